@@ -1,0 +1,69 @@
+"""Helpers shared by op families: dim normalisation, dtype promotion of operands."""
+from __future__ import annotations
+
+from .. import _dtypes
+from .._tensor import Tensor, _wrap_dim
+
+__all__ = ["wrap_dim", "dims_tuple", "promote", "as_tensor_arg", "is_scalar"]
+
+wrap_dim = _wrap_dim
+_NUM = (int, float, bool, complex)
+
+
+def is_scalar(x) -> bool:
+    return isinstance(x, _NUM)
+
+
+def dims_tuple(dim, ndim: int) -> tuple:
+    """``dim`` (None, int, or sequence) as a sorted tuple of non-negative dims."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        return (_wrap_dim(dim, ndim),)
+    out = tuple(sorted(_wrap_dim(d, ndim) for d in dim))
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+    return out if out or ndim else ()
+
+
+def as_tensor_arg(x, name: str = "other"):
+    """Accept a Tensor or a Python number; NumPy scalars/arrays become Tensors."""
+    if isinstance(x, Tensor) or isinstance(x, _NUM):
+        return x
+    import numpy as np
+    if isinstance(x, np.ndarray):
+        return Tensor._make(x, False, None, 0)
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"unsupported operand type for {name}: '{type(x).__name__}'")
+
+
+def promote(a, b, true_div: bool = False):
+    """Cast tensor operands to PyTorch's result dtype of ``a`` and ``b`` (scalars stay scalars).
+
+    Returns (a, b, dtype). The common case — same dtype, or a scalar of no higher category — costs
+    two type checks.
+    """
+    ta = isinstance(a, Tensor)
+    tb = isinstance(b, Tensor)
+    if ta and tb:
+        da, db = a._data.dtype, b._data.dtype
+        if da == db and (not true_div or da.kind in "fc"):
+            return a, b, a.dtype
+    elif ta and not true_div:
+        k = a._data.dtype.kind
+        if (k in "fc" and not isinstance(b, complex)) or (k in "iu" and isinstance(b, int) and not isinstance(b, bool)
+                                                          and k == "i"):
+            return a, b, a.dtype
+    elif tb and not true_div:
+        k = b._data.dtype.kind
+        if (k in "fc" and not isinstance(a, complex)) or (k == "i" and isinstance(a, int) and not isinstance(a, bool)):
+            return a, b, b.dtype
+    dt = _dtypes.result_type(a, b)
+    if true_div and not (dt.is_floating_point or dt.is_complex):
+        dt = _dtypes.get_default_dtype()
+    if ta and a._data.dtype != dt.np:
+        a = a.to(dt)
+    if tb and b._data.dtype != dt.np:
+        b = b.to(dt)
+    return a, b, dt

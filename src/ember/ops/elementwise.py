@@ -1,0 +1,1278 @@
+"""Pointwise ops: arithmetic, unary math, comparisons, casts, and their in-place forms.
+
+Binary ops take Tensors or Python numbers; dtypes follow PyTorch's promotion (``_util.promote``),
+broadcasting follows NumPy's (= PyTorch's); the engine un-broadcasts gradients.
+"""
+from __future__ import annotations
+
+import builtins
+
+from .. import _dtypes
+from .._tensor import Tensor, tensor_method
+from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
+from ..backend import xp
+from ._util import as_tensor_arg, promote
+
+__all__ = [
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder",
+    "fmod", "pow", "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log", "log2", "log10",
+    "log1p", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
+    "tanh", "sigmoid", "relu", "sign", "sgn", "reciprocal", "floor", "ceil", "round", "trunc", "frac", "clamp",
+    "clip", "clamp_min", "clamp_max", "maximum", "minimum", "fmax", "fmin", "erf", "erfc", "lerp", "addcmul",
+    "addcdiv", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
+    "not_equal", "equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf", "isfinite", "isclose", "allclose",
+    "nan_to_num", "signbit", "heaviside", "hypot", "logaddexp", "xlogy", "deg2rad", "rad2deg",
+    "positive", "real", "imag", "conj", "float_power", "copysign",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Casting
+class ToCopy(Function):
+    @staticmethod
+    def forward(ctx, a, dt):
+        ctx.src = a.dtype
+        return a.astype(dt.np)
+
+    @staticmethod
+    def backward(ctx, g):
+        if g._data.dtype.kind == "c" and ctx.src.kind != "c":
+            g = real(g)
+        return _cast(g, _dtypes.from_numpy_dtype(ctx.src)), None
+
+
+def _cast(t: Tensor, dt) -> Tensor:
+    if t._data.dtype == dt.np:
+        return t
+    return ToCopy.apply(t, dt)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+class Add(Function):
+    _scalar_args = (1,)
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        if alpha != 1:
+            b = b * alpha
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        alpha = ctx.alpha
+        return (g if n[0] else None), ((g if alpha == 1 else g * alpha) if n[1] else None), None
+
+
+class Sub(Function):
+    _scalar_args = (1,)
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        if alpha != 1:
+            b = b * alpha
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        return (g if n[0] else None), ((-g if ctx.alpha == 1 else g * -ctx.alpha) if n[1] else None), None
+
+
+class RSub(Function):
+    """scalar - tensor."""
+    node_name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, a, s):
+        return s - a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g, None
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        n = ctx.needs_input_grad
+        if n:
+            ctx.save_for_backward(a if n[1] else None, b if n[0] else None)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g * b if b is not None else None), (g * a if a is not None else None)
+
+
+class MulScalar(Function):
+    _scalar_args = (1,)
+    node_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, s):
+        ctx.s = s
+        return a * s
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.s, None
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        n = ctx.needs_input_grad
+        if n:
+            ctx.save_for_backward(a if n[1] else None, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        ga = g / b if n[0] else None
+        gb = -g * a / (b * b) if n[1] else None
+        return ga, gb
+
+
+class DivScalar(Function):
+    _scalar_args = (1,)
+    node_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, s):
+        ctx.s = s
+        return a / s
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx.s, None
+
+
+class RDiv(Function):
+    """scalar / tensor."""
+    node_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, s):
+        ctx.s = s
+        out = s / a
+        ctx.save_for_backward(a)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * (-ctx.s) / (a * a), None
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class PowScalar(Function):
+    """tensor ** number."""
+    node_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, a, e):
+        ctx.e = e
+        ctx.save_for_backward(a)
+        if e == 2:
+            return a * a
+        return xp.power(a, e)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        e = ctx.e
+        if e == 0:
+            return g * 0, None
+        if e == 2:
+            return g * (a * 2.0), None
+        if e == 1:
+            return g, None
+        return g * (pow(a, e - 1) * e), None
+
+
+class PowTensor(Function):
+    """tensor ** tensor."""
+    node_name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = xp.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        ga = g * b * pow(a, b - 1) if n[0] else None
+        gb = None
+        if n[1]:
+            # d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's convention).
+            la = where((a == 0) & (b >= 0), zeros_like_(a), log(a))
+            gb = g * out * la
+        return ga, gb
+
+
+class RPow(Function):
+    """number ** tensor."""
+    node_name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, a, s):
+        ctx.s = s
+        out = xp.power(xp.asarray(s, dtype=a.dtype), a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        import math
+        if ctx.s == 0:
+            return g * 0, None
+        return g * out * math.log(ctx.s), None
+
+
+def zeros_like_(t):
+    return Tensor._make(xp.zeros_like(t._data), False, None, 0)
+
+
+def _binary(fn_tensor, fn_scalar, a, b, name):
+    b = as_tensor_arg(b, name)
+    a, b, dt = promote(a, b)
+    if isinstance(b, Tensor):
+        return fn_tensor.apply(a, b)
+    return fn_scalar.apply(a, b)
+
+
+def add(input, other, *, alpha=1, out=None):
+    other = as_tensor_arg(other)
+    if not isinstance(input, Tensor):
+        input, other = other, input
+    a, b, _ = promote(input, other)
+    if isinstance(b, Tensor) or b != 0 or alpha != 1:
+        r = Add.apply(a, b, alpha)
+    else:
+        r = Add.apply(a, 0, 1)
+    return _out(r, out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    other = as_tensor_arg(other)
+    if not isinstance(input, Tensor):
+        return _out(RSub.apply(*promote(other, input)[:2]) if alpha == 1 else add(-other * alpha, input), out)
+    a, b, _ = promote(input, other)
+    return _out(Sub.apply(a, b, alpha), out)
+
+
+subtract = sub
+
+
+def mul(input, other, *, out=None):
+    other = as_tensor_arg(other)
+    if not isinstance(input, Tensor):
+        input, other = other, input
+    a, b, _ = promote(input, other)
+    if isinstance(b, Tensor):
+        return _out(Mul.apply(a, b), out)
+    return _out(MulScalar.apply(a, b), out)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    other = as_tensor_arg(other)
+    if rounding_mode is not None:
+        if rounding_mode == "trunc":
+            return _out(trunc(div(input, other)) if _is_float(input, other) else _int_div(input, other, "trunc"), out)
+        if rounding_mode == "floor":
+            return _out(floor_divide(input, other), out)
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+    if not isinstance(input, Tensor):
+        a, s, _ = promote(other, input, true_div=True)
+        return _out(RDiv.apply(a, s), out)
+    a, b, _ = promote(input, other, true_div=True)
+    if isinstance(b, Tensor):
+        return _out(Div.apply(a, b), out)
+    return _out(DivScalar.apply(a, b), out)
+
+
+divide = true_divide = div
+
+
+def _is_float(a, b):
+    return any((isinstance(x, Tensor) and x._data.dtype.kind in "fc") or isinstance(x, float) for x in (a, b))
+
+
+def _int_div(a, b, mode):
+    av = a._data if isinstance(a, Tensor) else a
+    bv = b._data if isinstance(b, Tensor) else b
+    q = xp.abs(av) // xp.abs(bv)
+    q = xp.where((xp.sign(av) * xp.sign(bv)) < 0, -q, q)
+    return Tensor._make(xp.asarray(q, dtype=_dtypes.result_type(a, b).np), False, None, 0)
+
+
+def _nograd_binary(npfn, a, b, float_result=False):
+    a = as_tensor_arg(a, "input")
+    b = as_tensor_arg(b)
+    if not isinstance(a, Tensor):
+        a, b = b, a
+        av, bv = (b, a._data)
+    else:
+        av, bv = a._data, (b._data if isinstance(b, Tensor) else b)
+    dt = _dtypes.result_type(a, b)
+    r = npfn(av, bv)
+    return Tensor._make(xp.asarray(r, dtype=dt.np), False, None, 0)
+
+
+def floor_divide(input, other, *, out=None):
+    a, b, dt = promote(as_tensor_arg(input), as_tensor_arg(other))
+    av = a._data if isinstance(a, Tensor) else a
+    bv = b._data if isinstance(b, Tensor) else b
+    return _out(Tensor._make(xp.asarray(xp.floor_divide(av, bv), dtype=dt.np), False, None, 0), out)
+
+
+class Remainder(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = -g * floor(div(a, b))
+        return g, gb
+
+
+def remainder(input, other, *, out=None):
+    a, b, dt = promote(as_tensor_arg(input), as_tensor_arg(other))
+    if not isinstance(a, Tensor):
+        return Tensor._make(xp.asarray(xp.remainder(a, b._data), dtype=dt.np), False, None, 0)
+    return _out(Remainder.apply(a, b), out)
+
+
+class Fmod(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = -g * trunc(div(a, b)) if ctx.needs_input_grad[1] else None
+        return g, gb
+
+
+def fmod(input, other, *, out=None):
+    a, b, _ = promote(input, as_tensor_arg(other))
+    return _out(Fmod.apply(a, b), out)
+
+
+def pow(input, exponent, *, out=None):
+    exponent = as_tensor_arg(exponent, "exponent")
+    if not isinstance(input, Tensor):
+        a, s, _ = promote(exponent, input)
+        if not isinstance(s, Tensor) and not a.is_floating_point() and isinstance(s, float):
+            a = a.to(_dtypes.get_default_dtype())
+        return _out(RPow.apply(a, s), out)
+    a, b, _ = promote(input, exponent)
+    if isinstance(b, Tensor):
+        return _out(PowTensor.apply(a, b), out)
+    if a._data.dtype.kind in "iu" and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _out(PowScalar.apply(a, b), out)
+
+
+def float_power(input, exponent):
+    input = input.double() if isinstance(input, Tensor) else float(input)
+    exponent = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
+    return pow(input, exponent)
+
+
+def neg(input, *, out=None):
+    if input._data.dtype == xp.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+    return _out(Neg.apply(input), out)
+
+
+negative = neg
+
+
+def positive(input):
+    return input
+
+
+def _out(r, out):
+    """Write a result into ``out=`` (resizing as PyTorch does) and return it."""
+    if out is None:
+        return r
+    if out._requires_grad and STATE.enabled and (r._requires_grad or out.grad_fn is None):
+        raise RuntimeError("functions with out=... arguments don't support automatic differentiation, but one "
+                           "of the arguments requires grad.")
+    if out._data.shape != r._data.shape:
+        out._data = xp.empty(r._data.shape, out._data.dtype)
+    out._data[...] = r._data
+    out._vc[0] += 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary math. Each saves what its derivative needs: the input, or its own output.
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        # NumPy's float32 exp is off by up to an ulp; via float64 it rounds as PyTorch's does.
+        out = xp.exp(a, dtype=xp.float64).astype(a.dtype) if a.dtype == xp.float32 else xp.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Exp2(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.exp2(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * 0.6931471805599453
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.expm1(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out + 1)
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / a
+
+
+class Log2(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.log2(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / (a * 0.6931471805599453)
+
+
+class Log10(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.log10(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / (a * 2.302585092994046)
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / (a + 1)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (out * 2)
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = 1 / xp.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * pow(out, 3) * -0.5
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * -sin(a)
+
+
+class Tan(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.tan(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out * out + 1)
+
+
+class Asin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.arcsin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * rsqrt(1 - a * a)
+
+
+class Acos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.arccos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return -g * rsqrt(1 - a * a)
+
+
+class Atan(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.arctan(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / (a * a + 1)
+
+
+class Atan2(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        d = a * a + b * b
+        return g * b / d, -g * a / d
+
+
+class Sinh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.sinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * cosh(a)
+
+
+class Cosh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.cosh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * sinh(a)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        # exp of -|a| only: no overflow warnings for large |a|.
+        e = xp.exp(-xp.abs(a))
+        out = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out * (1 - out))
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.maximum(a, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return threshold_backward(g, out, 0)
+
+
+class ThresholdBackward(Function):
+    """g where x > threshold else 0; its own gradient w.r.t. g is the same mask."""
+    node_name = "ThresholdBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, x, threshold):
+        mask = x > threshold
+        ctx.mask = mask
+        return g * mask
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg * Tensor._make(ctx.mask, False, None, 0), None, None
+
+
+def threshold_backward(g, x, threshold):
+    return ThresholdBackward.apply(g, x, threshold)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return xp.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * sign(a)
+
+
+class Erf(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _erf(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * exp(-(a * a)) * 1.1283791670955126
+
+
+def _erf(a):
+    try:
+        from scipy.special import erf as _serf
+        return _serf(a).astype(a.dtype, copy=False)
+    except ImportError:  # pragma: no cover - Abramowitz-Stegun 7.1.26 is too coarse; use math.erf
+        import math
+        return xp.vectorize(math.erf, otypes=[a.dtype])(a)
+
+
+class Reciprocal(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = 1 / a
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return -g * out * out
+
+
+class ZeroGrad(Function):
+    """Piecewise-constant ops (floor, ceil, round, trunc, sign): zero gradient."""
+
+    @staticmethod
+    def forward(ctx, a, fn):
+        return fn(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, None
+
+
+class Floor(ZeroGrad):
+    pass
+
+
+class Ceil(ZeroGrad):
+    pass
+
+
+class Round(ZeroGrad):
+    pass
+
+
+class Trunc(ZeroGrad):
+    pass
+
+
+class Sign(ZeroGrad):
+    pass
+
+
+def _float_only(name, a):
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
+    if a._data.dtype.kind not in "fc":
+        return a.to(_dtypes.get_default_dtype())
+    return a
+
+
+def _unary(cls, name):
+    def fn(input, *, out=None):
+        return _out(cls.apply(_float_only(name, input)), out)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name}."
+    return fn
+
+
+exp = _unary(Exp, "exp")
+exp2 = _unary(Exp2, "exp2")
+expm1 = _unary(Expm1, "expm1")
+log = _unary(Log, "log")
+log2 = _unary(Log2, "log2")
+log10 = _unary(Log10, "log10")
+log1p = _unary(Log1p, "log1p")
+sqrt = _unary(Sqrt, "sqrt")
+rsqrt = _unary(Rsqrt, "rsqrt")
+sin = _unary(Sin, "sin")
+cos = _unary(Cos, "cos")
+tan = _unary(Tan, "tan")
+asin = _unary(Asin, "asin")
+acos = _unary(Acos, "acos")
+atan = _unary(Atan, "atan")
+sinh = _unary(Sinh, "sinh")
+cosh = _unary(Cosh, "cosh")
+tanh = _unary(Tanh, "tanh")
+sigmoid = _unary(Sigmoid, "sigmoid")
+erf = _unary(Erf, "erf")
+reciprocal = _unary(Reciprocal, "reciprocal")
+arcsin, arccos, arctan = asin, acos, atan
+
+
+def erfc(input):
+    return 1 - erf(input)
+
+
+def atan2(input, other, *, out=None):
+    a, b, _ = promote(_float_only("atan2", input), other)
+    return _out(Atan2.apply(a, b), out)
+
+
+arctan2 = atan2
+
+
+def relu(input):
+    if input._data.dtype == xp.bool_:
+        raise RuntimeError('"clamp_min_cpu" not implemented for \'Bool\'')
+    return Relu.apply(input)
+
+
+def abs(input, *, out=None):
+    return _out(Abs.apply(input), out)
+
+
+absolute = abs
+
+
+def square(input):
+    return mul(input, input) if input._data.dtype.kind != "b" else input.long() * input.long()
+
+
+def _piecewise(cls, npfn):
+    def fn(input, *, out=None):
+        if input._data.dtype.kind in "iub" and cls is not Sign:
+            return input.clone()
+        return _out(cls.apply(input, npfn), out)
+    return fn
+
+
+floor = _piecewise(Floor, xp.floor)
+ceil = _piecewise(Ceil, xp.ceil)
+trunc = _piecewise(Trunc, xp.trunc)
+sign = _piecewise(Sign, xp.sign)
+sgn = sign
+fix = trunc
+
+
+def round(input, *, decimals=0, out=None):
+    if decimals:
+        return _out(Round.apply(input, lambda a: xp.round(a, decimals)), out)
+    return _out(Round.apply(input, xp.rint), out)
+
+
+def frac(input):
+    return input - trunc(input)
+
+
+def signbit(input):
+    return Tensor._make(xp.signbit(input._data), False, None, 0)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.save_for_backward(a, lo if not _is_num(lo) else None, hi if not _is_num(hi) else None)
+        ctx.lo, ctx.hi = (lo if _is_num(lo) else None), (hi if _is_num(hi) else None)
+        out = a
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo_t, hi_t = ctx.saved_tensors
+        lo = lo_t if lo_t is not None else ctx.lo
+        hi = hi_t if hi_t is not None else ctx.hi
+        n = ctx.needs_input_grad
+        mask = None
+        if lo is not None:
+            mask = a >= lo
+        if hi is not None:
+            mask = (a <= hi) if mask is None else (mask & (a <= hi))
+        ga = g * mask if mask is not None else g
+        glo = ghi = None
+        if n[1]:
+            glo = g * (a < lo)
+        if n[2]:
+            ghi = g * (a > hi) if lo is None else g * ((a > hi) & (a >= lo) | (a > hi))
+        return ga, glo, ghi
+
+
+def _is_num(x):
+    return x is None or isinstance(x, (int, float))
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo = min.to(input.dtype) if isinstance(min, Tensor) else min
+        hi = max.to(input.dtype) if isinstance(max, Tensor) else max
+        return _out(Clamp.apply(input, lo, hi), out)
+    if input._data.dtype.kind in "iu" and (isinstance(min, float) or isinstance(max, float)):
+        input = input.to(_dtypes.get_default_dtype())
+    return _out(Clamp.apply(input, min, max), out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        # Ties split the gradient in half, as PyTorch does.
+        w = (a > b) + (a == b) * 0.5
+        w = w.to(g.dtype)
+        return g * w, g * (1 - w)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        w = (a < b) + (a == b) * 0.5
+        w = w.to(g.dtype)
+        return g * w, g * (1 - w)
+
+
+def maximum(input, other, *, out=None):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"maximum(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    a, b, _ = promote(input, other)
+    return _out(Maximum.apply(a, b), out)
+
+
+def minimum(input, other, *, out=None):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"minimum(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    a, b, _ = promote(input, other)
+    return _out(Minimum.apply(a, b), out)
+
+
+def fmax(input, other):
+    return where(isnan(other), input, where(isnan(input), other, maximum(input, other)))
+
+
+def fmin(input, other):
+    return where(isnan(other), input, where(isnan(input), other, minimum(input, other)))
+
+
+def lerp(input, end, weight):
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * (tensor1 / tensor2)
+
+
+def hypot(input, other):
+    return sqrt(input * input + other * other)
+
+
+def logaddexp(input, other):
+    m = maximum(input, other).detach()
+    return m + log(exp(input - m) + exp(other - m))
+
+
+def xlogy(input, other):
+    other = as_tensor_arg(other)
+    x = input if isinstance(input, Tensor) else Tensor._make(xp.asarray(input, other.dtype.np), False, None, 0)
+    y = other if isinstance(other, Tensor) else Tensor._make(xp.asarray(other, x.dtype.np), False, None, 0)
+    z = x == 0
+    return where(z & ~isnan(y), zeros_like_(x * 1.0), x * log(where(z, Tensor._make(xp.ones((), y._data.dtype),
+                                                                                      False, None, 0), y)))
+
+
+def deg2rad(input):
+    return input * 0.017453292519943295
+
+
+def rad2deg(input):
+    return input * 57.29577951308232
+
+
+def copysign(input, other):
+    return abs(input) * where(signbit(as_tensor_arg(other) if isinstance(other, Tensor) else
+                                      Tensor._make(xp.asarray(other), False, None, 0)), -1.0, 1.0)
+
+
+def heaviside(input, values):
+    v = values._data
+    a = input._data
+    return Tensor._make(xp.where(a == 0, v, (a > 0).astype(a.dtype)).astype(a.dtype), False, None, 0)
+
+
+def real(input):
+    return Tensor._make(xp.real(input._data), False, None, 0) if input.is_complex() else input
+
+
+def imag(input):
+    return Tensor._make(xp.imag(input._data), False, None, 0)
+
+
+def conj(input):
+    return Tensor._make(xp.conj(input._data), False, None, 0) if input.is_complex() else input
+
+
+# ---------------------------------------------------------------------------------------------
+# where (differentiable in both branches)
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        return xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        c = Tensor._make(ctx.cond, False, None, 0)
+        n = ctx.needs_input_grad
+        z = zeros_like_(g)
+        return None, (where(c, g, z) if n[1] else None), (where(c, z, g) if n[2] else None)
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        return tuple(Tensor._make(i, False, None, 0) for i in xp.nonzero(condition._data))
+    if condition._data.dtype != xp.bool_:
+        if condition._data.dtype == xp.uint8:
+            condition = condition.bool()
+        else:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{condition.dtype.name.capitalize()}")
+    input = as_tensor_arg(input, "input")
+    other = as_tensor_arg(other)
+    a, b, dt = promote(input, other)
+    if not isinstance(a, Tensor):
+        a = Tensor._make(xp.asarray(a, dt.np), False, None, 0)
+    if not isinstance(b, Tensor):
+        b = Tensor._make(xp.asarray(b, dt.np), False, None, 0)
+    return Where.apply(condition, a, b)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    a = input._data
+    return Tensor._make(xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf), False, None, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons and logic: never differentiable, always bool results.
+def _cmp(npfn, name):
+    def fn(input, other, *, out=None):
+        other = as_tensor_arg(other)
+        if not isinstance(input, Tensor):
+            input = Tensor._make(xp.asarray(input), False, None, 0)
+        a, b, _ = promote(input, other)
+        bv = b._data if isinstance(b, Tensor) else b
+        r = npfn(a._data, bv)
+        return _out(Tensor._make(xp.asarray(r), False, None, 0), out)
+    fn.__name__ = name
+    return fn
+
+
+eq = _cmp(xp.equal, "eq")
+ne = not_equal = _cmp(xp.not_equal, "ne")
+lt = less = _cmp(xp.less, "lt")
+le = less_equal = _cmp(xp.less_equal, "le")
+gt = greater = _cmp(xp.greater, "gt")
+ge = greater_equal = _cmp(xp.greater_equal, "ge")
+
+
+def equal(input, other) -> bool:
+    return input._data.shape == other._data.shape and bool(xp.array_equal(input._data, other._data))
+
+
+def _logic(npfn, name):
+    def fn(input, other, *, out=None):
+        bv = other._data if isinstance(other, Tensor) else other
+        return _out(Tensor._make(xp.asarray(npfn(input._data, bv)), False, None, 0), out)
+    fn.__name__ = name
+    return fn
+
+
+logical_and = _logic(xp.logical_and, "logical_and")
+logical_or = _logic(xp.logical_or, "logical_or")
+logical_xor = _logic(xp.logical_xor, "logical_xor")
+
+
+def logical_not(input, *, out=None):
+    return _out(Tensor._make(xp.logical_not(input._data), False, None, 0), out)
+
+
+def _bitwise(npfn, name):
+    def fn(input, other, *, out=None):
+        if isinstance(input, Tensor) and input._data.dtype.kind in "fc":
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'{input.dtype.name.capitalize()}\'')
+        if not isinstance(input, Tensor):
+            input, other = other, input
+        return _out(_nograd_binary(npfn, input, other), out)
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise(xp.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(xp.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(xp.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input, *, out=None):
+    if input._data.dtype.kind in "fc":
+        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype.name.capitalize()}'")
+    return _out(Tensor._make(xp.invert(input._data), False, None, 0), out)
+
+
+def isnan(input):
+    return Tensor._make(xp.isnan(input._data), False, None, 0)
+
+
+def isinf(input):
+    return Tensor._make(xp.isinf(input._data), False, None, 0)
+
+
+def isfinite(input):
+    return Tensor._make(xp.isfinite(input._data), False, None, 0)
+
+
+def isposinf(input):
+    return Tensor._make(xp.isposinf(input._data), False, None, 0)
+
+
+def isneginf(input):
+    return Tensor._make(xp.isneginf(input._data), False, None, 0)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return Tensor._make(xp.isclose(input._data, other._data, rtol, atol, equal_nan), False, None, 0)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(xp.allclose(input._data, other._data, rtol, atol, equal_nan))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor operators and methods
+def _rev(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _radd(self, other):
+    return add(self, other)
+
+
+def _rmul(self, other):
+    return mul(self, other)
+
+
+Tensor.__add__ = lambda self, other: add(self, other)
+Tensor.__radd__ = _radd
+Tensor.__sub__ = lambda self, other: sub(self, other)
+Tensor.__rsub__ = lambda self, other: sub(other, self)
+Tensor.__mul__ = lambda self, other: mul(self, other)
+Tensor.__rmul__ = _rmul
+Tensor.__truediv__ = lambda self, other: div(self, other)
+Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)
+Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+Tensor.__mod__ = lambda self, other: remainder(self, other)
+Tensor.__rmod__ = lambda self, other: remainder(other, self)
+Tensor.__pow__ = lambda self, other: pow(self, other)
+Tensor.__rpow__ = lambda self, other: pow(other, self)
+Tensor.__neg__ = lambda self: neg(self)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: abs(self)
+Tensor.__eq__ = lambda self, other: eq(self, other) if isinstance(other, (Tensor, int, float, builtins.bool)) \
+    else NotImplemented
+Tensor.__ne__ = lambda self, other: ne(self, other) if isinstance(other, (Tensor, int, float, builtins.bool)) \
+    else NotImplemented
+Tensor.__lt__ = lambda self, other: lt(self, other)
+Tensor.__le__ = lambda self, other: le(self, other)
+Tensor.__gt__ = lambda self, other: gt(self, other)
+Tensor.__ge__ = lambda self, other: ge(self, other)
+Tensor.__and__ = lambda self, other: bitwise_and(self, other)
+Tensor.__rand__ = lambda self, other: bitwise_and(self, other)
+Tensor.__or__ = lambda self, other: bitwise_or(self, other)
+Tensor.__ror__ = lambda self, other: bitwise_or(self, other)
+Tensor.__xor__ = lambda self, other: bitwise_xor(self, other)
+Tensor.__rxor__ = lambda self, other: bitwise_xor(self, other)
+Tensor.__invert__ = lambda self: bitwise_not(self) if self._data.dtype != xp.bool_ else logical_not(self)
+Tensor.__hash__ = lambda self: id(self)
+
+for _name in ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+              "remainder", "fmod", "pow", "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log",
+              "log2", "log10", "log1p", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan",
+              "atan2", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "relu", "sign", "sgn",
+              "reciprocal", "floor", "ceil", "round", "trunc", "fix", "frac", "clamp", "clip", "clamp_min",
+              "clamp_max", "maximum", "minimum", "fmax", "fmin", "erf", "erfc", "lerp", "addcmul", "addcdiv",
+              "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+              "equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
+              "bitwise_xor", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose",
+              "allclose", "nan_to_num", "signbit", "heaviside", "hypot", "logaddexp", "xlogy", "deg2rad",
+              "rad2deg", "positive", "float_power", "copysign", "where"]:
+    setattr(Tensor, _name, globals()[_name])
+Tensor.real = property(real)
+Tensor.imag = property(imag)
+Tensor.conj = conj
+__all__ += ["arcsin", "arccos", "arctan", "arctan2", "fix", "isposinf", "isneginf", "threshold_backward"]
+
+
+@tensor_method()
+def where_(self, condition, other):  # pragma: no cover - rarely used alias
+    return where(condition, self, other)
