@@ -15,5 +15,6 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set
 from .ops import *
 from ._printing import get_printoptions, set_printoptions
 from ._legacy import *
+from . import nn  # noqa: E402,F401
 
 __version__ = "0.1.0"
