@@ -40,7 +40,7 @@ def _convert_index(idx, shape):
             basic = False
         elif isinstance(i, (int, slice)) or i is None or i is Ellipsis:
             out.append(i)
-        elif hasattr(i, "__index__"):
+        elif hasattr(i, "__index__") and not (isinstance(i, xp.ndarray) and i.ndim > 0):
             out.append(int(i))
         elif isinstance(i, xp.ndarray):
             out.append(i)
