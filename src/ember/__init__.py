@@ -17,4 +17,22 @@ from ._printing import get_printoptions, set_printoptions
 from ._legacy import *
 from . import nn  # noqa: E402,F401
 
+from ._surface import *
+from . import cuda, backends, accelerator, multiprocessing  # noqa: E402,F401
+from ._alias import install_torch_alias, uninstall_torch_alias  # noqa: E402,F401
+
 __version__ = "0.1.0"
+
+_UNSUPPORTED = {"fx": "torch.fx", "sparse": "sparse tensors", "quantization": "quantization",
+                "ao": "quantization (torch.ao)", "onnx": "ONNX export", "export": "torch.export",
+                "hub": "torch.hub (no downloads)", "distributions": "torch.distributions",
+                "sparse_coo_tensor": "sparse tensors", "fft": "torch.fft", "special": "torch.special",
+                "xpu": "XPU devices", "mps": "MPS devices", "nested": "nested tensors",
+                "func": "torch.func transforms", "vmap": "torch.vmap"}
+
+
+def __getattr__(name):
+    """Features ember does not have fail at first use with an error that names them."""
+    if name in _UNSUPPORTED:
+        raise AttributeError(f"ember does not support {_UNSUPPORTED[name]} (torch.{name})")
+    raise AttributeError(f"module 'ember' (torch) has no attribute '{name}'")

@@ -408,7 +408,11 @@ class Tensor:
         return object.__format__(self, spec) if spec else repr(self)
 
     def __reduce_ex__(self, proto):
-        return (_rebuild, (self._data, self._requires_grad))
+        if "_shm" in self.__dict__:
+            from .multiprocessing import _reduce_shared
+            return _reduce_shared(self)
+        state = {k: v for k, v in self.__dict__.items()} if type(self) is not Tensor else None
+        return (_rebuild, (self._data, self._requires_grad, type(self), state))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -557,10 +561,12 @@ def _init(t: Tensor, data: np.ndarray, requires_grad: bool) -> None:
         t.requires_grad = True
 
 
-def _rebuild(data, requires_grad):
-    t = Tensor._make(data, False, None, 0)
-    if requires_grad:
-        t.requires_grad = True
+def _rebuild(data, requires_grad, cls=None, state=None):
+    t = object.__new__(cls or Tensor)
+    _init(t, data, False)
+    t._requires_grad = bool(requires_grad)
+    if state:
+        t.__dict__.update(state)
     return t
 
 

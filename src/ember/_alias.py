@@ -1,0 +1,102 @@
+"""The import alias behind ``ember run``: ``torch[.x]`` is served by ``ember[.x]`` and
+``torchvision[.x]`` by ``ember.vision[.x]`` — the same module objects, so identity and isinstance hold.
+
+In a notebook: ``import ember; ember.install_torch_alias()`` before ``import torch``.
+Child processes inherit the alias through ``EMBER_TORCH_ALIAS=1`` and a ``sitecustomize`` on
+``PYTHONPATH`` (see ``_child_env``), which covers DataLoader workers and multiprocessing with
+spawn, forkserver and fork.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+
+__all__ = ["install_torch_alias", "uninstall_torch_alias", "ALIASES"]
+
+ALIASES = {"torch": "ember", "torchvision": "ember.vision"}
+
+# Parts of torch's namespace that ember does not implement: importing them fails at once with an
+# error that names the feature, instead of a ModuleNotFoundError from deep inside.
+UNSUPPORTED = {
+    "torch.jit": "TorchScript (torch.jit)",
+    "torch.fx": "torch.fx graph transformations",
+    "torch.sparse": "sparse tensors",
+    "torch.quantization": "quantization",
+    "torch.ao": "quantization (torch.ao)",
+    "torch.onnx": "ONNX export",
+    "torch.export": "torch.export",
+    "torch._dynamo": "torch.compile's dynamo",
+    "torch._inductor": "torch.compile's inductor",
+    "torch.distributions": "torch.distributions",
+    "torch.cuda.amp": "CUDA automatic mixed precision",
+}
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, target: str):
+        self.target = target
+
+    def create_module(self, spec):
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module):
+        pass
+
+
+class _UnsupportedLoader(importlib.abc.Loader):
+    def __init__(self, feature: str):
+        self.feature = feature
+
+    def create_module(self, spec):
+        raise ImportError(f"ember does not support {self.feature} ('{spec.name}'); see DEVIATIONS.md")
+
+    def exec_module(self, module):  # pragma: no cover - create_module always raises
+        pass
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        root = fullname.split(".", 1)[0]
+        if root not in ALIASES:
+            return None
+        for prefix, feature in UNSUPPORTED.items():
+            if fullname == prefix or fullname.startswith(prefix + "."):
+                return importlib.machinery.ModuleSpec(fullname, _UnsupportedLoader(feature))
+        target = ALIASES[root] + fullname[len(root):]
+        try:
+            found = importlib.util.find_spec(target)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            return importlib.machinery.ModuleSpec(
+                fullname, _UnsupportedLoader(f"the module '{fullname}' (no '{target}' in ember)"))
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(target), is_package=True)
+
+
+_FINDER = _AliasFinder()
+
+
+def install_torch_alias() -> None:
+    """Make ``import torch`` / ``import torchvision`` give ember's modules in this process."""
+    import importlib.util  # noqa: F401 - find_spec above needs the submodule loaded
+
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+    for name in list(sys.modules):
+        if name.split(".", 1)[0] in ALIASES and not sys.modules[name].__name__.startswith("ember"):
+            del sys.modules[name]
+    import ember
+    sys.modules["torch"] = ember
+    os.environ["EMBER_TORCH_ALIAS"] = "1"
+
+
+def uninstall_torch_alias() -> None:
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+    for name in list(sys.modules):
+        if name.split(".", 1)[0] in ALIASES:
+            del sys.modules[name]
+    os.environ.pop("EMBER_TORCH_ALIAS", None)
