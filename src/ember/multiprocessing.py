@@ -102,7 +102,7 @@ def _wrap(fn, i, args, q):
     except BaseException:
         import traceback
         q.put(traceback.format_exc())
-        raise SystemExit(1)
+        raise SystemExit(1) from None
 
 
 class ProcessContext:
