@@ -114,7 +114,26 @@ def mv(input, vec, *, out=None):
     if input._data.shape[1] != vec._data.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({input._data.shape[0]}), mat ({_shape_str(input._data)}), "
                            f"vec ({vec._data.shape[0]})")
-    return squeeze(mm(input, unsqueeze(vec, 1)), 1)
+    _check_float_match(input, vec, "mv")
+    return Mv.apply(input, vec)
+
+
+class Mv(Function):
+    """Matrix x vector (PyTorch's ``MvBackward0`` node)."""
+
+    @staticmethod
+    def forward(ctx, a, v):
+        n = ctx.needs_input_grad
+        if n:
+            ctx.save_for_backward(a if n[1] else None, v if n[0] else None)
+        return a @ v
+
+    @staticmethod
+    def backward(ctx, g):
+        a, v = ctx.saved_tensors
+        ga = unsqueeze(g, 1) * unsqueeze(v, 0) if v is not None else None
+        gv = Mv.apply(t(a), g) if a is not None else None
+        return ga, gv
 
 
 def matmul(input, other, *, out=None):

@@ -320,6 +320,26 @@ def logsumexp(input, dim, keepdim: bool = False):
     return LogSumExp.apply(input, dims_tuple(dim, input._data.ndim), keepdim)
 
 
+class Norm2(Function):
+    """The 2-norm over ``dims`` (PyTorch's ``LinalgVectorNormBackward0`` node); gradient 0 at 0."""
+    node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        ctx.in_shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        out = xp.asarray(xp.sqrt((a * a).sum(axis=dims or None, keepdims=keepdim)), dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from .elementwise import where
+        a, out = ctx.saved_tensors
+        g = _restore(g, ctx.in_shape, ctx.dims, ctx.keepdim)
+        o = _restore(out, ctx.in_shape, ctx.dims, ctx.keepdim)
+        return a * (g / where(o == 0, 1.0, o)), None, None  # a is 0 where the norm is 0
+
+
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     """Vector p-norms (and the Frobenius norm) composed from differentiable ops."""
     from .elementwise import abs as _abs
@@ -327,6 +347,8 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     from .elementwise import sqrt
     if dtype is not None:
         input = input.to(dtype)
+    if (p is None or p == "fro" or p == 2) and input._data.dtype.kind == "f":
+        return Norm2.apply(input, dims_tuple(dim, input._data.ndim), keepdim)
     if p is None or p == "fro" or p == 2:
         s = sum(input * input, dim, keepdim)
         return sqrt(s)
