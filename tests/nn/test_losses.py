@@ -396,3 +396,92 @@ def test_margin_ranking_and_cosine_embedding(red):
 def test_triplet_margin_loss(red, p, swap):
     _run("triplet_margin_loss", [_arr("randn", (4, 6)), _arr("randn", (4, 6)), _arr("randn", (4, 6))], [0, 1, 2],
          {"p": p, "swap": swap, "margin": 1.5, "reduction": red})
+
+
+# ---------------------------------------------------------------------------------------------
+# Modules
+MODULES = [
+    ("CrossEntropyLoss", {}, ("randn", "cls")),
+    ("CrossEntropyLoss", {"label_smoothing": 0.1, "ignore_index": 1, "reduction": "sum"}, ("randn", "cls")),
+    ("NLLLoss", {"reduction": "none"}, ("randn", "cls")),
+    ("MSELoss", {}, ("randn", "randn")),
+    ("L1Loss", {"reduction": "sum"}, ("randn", "randn")),
+    ("SmoothL1Loss", {"beta": 0.5}, ("randn", "randn")),
+    ("HuberLoss", {"delta": 0.5}, ("randn", "randn")),
+    ("BCELoss", {}, ("prob", "prob")),
+    ("BCEWithLogitsLoss", {}, ("randn", "prob")),
+    ("KLDivLoss", {"reduction": "batchmean", "log_target": True}, ("randn", "randn")),
+    ("SoftMarginLoss", {}, ("randn", "sign")),
+    ("HingeEmbeddingLoss", {"margin": 0.5}, ("randn", "sign")),
+    ("PoissonNLLLoss", {"log_input": False}, ("pos", "pos")),
+    ("MultiMarginLoss", {"p": 2, "margin": 0.5}, ("randn", "cls")),
+]
+
+
+def _input(kind, shape):
+    return RNG.integers(0, shape[1], shape[:1]) if kind == "cls" else _arr(kind, shape)
+
+
+@pytest.mark.parametrize("name,kw,kinds", MODULES, ids=[f"{m[0]}-{i}" for i, m in enumerate(MODULES)])
+def test_loss_modules(name, kw, kinds):
+    a, b = _input(kinds[0], (4, 3)), _input(kinds[1], (4, 3))
+    me, mt = getattr(ember.nn, name)(**kw), getattr(torch.nn, name)(**kw)
+    assert repr(me) == repr(mt)
+    xe, xt = ember.from_numpy(a.copy()).requires_grad_(), torch.from_numpy(a.copy()).requires_grad_()
+    le, lt = me(xe, ember.from_numpy(b.copy())), mt(xt, torch.from_numpy(b.copy()))
+    assert_close(le, lt)
+    go = RNG.standard_normal(tuple(lt.shape)).astype(np.float32)
+    le.backward(ember.from_numpy(go.copy()))
+    lt.backward(torch.from_numpy(go.copy()))
+    assert_close(xe.grad, xt.grad, atol=1e-6)
+
+
+def test_three_input_modules():
+    a, b, c = (_arr("randn", (4, 3)) for _ in range(3))
+    y = _arr("sign", (4,))
+    for name, args_e, args_t in [
+        ("TripletMarginLoss", [ember.from_numpy(v) for v in (a, b, c)], [torch.from_numpy(v) for v in (a, b, c)]),
+        ("CosineEmbeddingLoss", [ember.from_numpy(a), ember.from_numpy(b), ember.from_numpy(y)],
+         [torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(y)]),
+        ("MarginRankingLoss", [ember.from_numpy(a[:, 0]), ember.from_numpy(b[:, 0]), ember.from_numpy(y)],
+         [torch.from_numpy(a[:, 0]), torch.from_numpy(b[:, 0]), torch.from_numpy(y)]),
+        ("GaussianNLLLoss", [ember.from_numpy(a), ember.from_numpy(b), ember.from_numpy(np.abs(c))],
+         [torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(np.abs(c))]),
+    ]:
+        me, mt = getattr(ember.nn, name)(), getattr(torch.nn, name)()
+        assert repr(me) == repr(mt)
+        assert_close(me(*args_e), mt(*args_t))
+    t = np.array([[0, 2, -1], [1, -1, 0], [2, 1, 0], [0, 1, 2]])
+    assert_close(ember.nn.MultiLabelMarginLoss()(ember.from_numpy(a), ember.from_numpy(t)),
+                 torch.nn.MultiLabelMarginLoss()(torch.from_numpy(a), torch.from_numpy(t)))
+
+
+def test_weight_is_buffer_and_legacy_args():
+    w = ember.tensor([1., 2., 3.])
+    m = ember.nn.CrossEntropyLoss(weight=w)
+    assert list(dict(m.named_buffers())) == ["weight"] and m.weight is w
+    assert list(m.state_dict()) == list(torch.nn.CrossEntropyLoss(weight=torch.ones(3)).state_dict())
+    assert list(ember.nn.CrossEntropyLoss().state_dict()) == []
+    assert list(ember.nn.BCEWithLogitsLoss(pos_weight=w).state_dict()) == ["pos_weight"]
+    m = m.double()
+    assert m.weight.dtype == ember.float64
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        assert ember.nn.MSELoss(size_average=False).reduction == "sum"
+    with pytest.warns(UserWarning):
+        assert ember.nn.NLLLoss(reduce=False).reduction == "none"
+    assert ember.nn.NLLLoss2d()(ember.zeros(2, 3, 4, 4), ember.zeros(2, 4, 4, dtype=ember.int64)).item() == 0.0
+
+
+def test_notes_modules():
+    f = ember.tensor([[-1., -3., 4.], [-3., 3., -1.]])
+    target = ember.tensor([0, 1])
+    assert repr(ember.nn.CrossEntropyLoss()(f, target)) == "tensor(2.5141)"
+    assert repr(ember.nn.NLLLoss()(ember.nn.LogSoftmax(dim=1)(f), target)) == "tensor(2.5141)"
+    crit = ember.nn.MSELoss()
+    assert repr(crit(ember.tensor([[3.]]), ember.tensor([[0.]]))) == "tensor(9.)"
+    assert repr(crit(ember.tensor([[3., 0., 0., 0.]]), ember.tensor([[0., 0., 0., 0.]]))) == "tensor(2.2500)"
+    # PyTorch >= 0.4 accepts targets that require grad and differentiates w.r.t. them too
+    x, y = ember.tensor([3., 2.]).requires_grad_(), ember.tensor([0., -2.]).requires_grad_()
+    loss = crit(x, y)
+    loss.backward()
+    assert repr(loss.detach()) == "tensor(12.5000)" and y.grad.tolist() == [-3.0, -4.0]
