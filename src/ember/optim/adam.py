@@ -1,0 +1,101 @@
+"""Adam (and, with ``decoupled_weight_decay``, AdamW)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import (Optimizer, _addcmul_, _bump, _grad_with_weight_decay, _lerp_, _params_with_grad, _state_tensor,
+                        _step_tensor, _to_scalar)
+
+__all__ = ["Adam", "adam"]
+
+
+class Adam(Optimizer):
+    """``torch.optim.Adam``: bias-corrected first and second moment estimates of the gradient."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False) -> None:
+        if hasattr(lr, "numel") and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "betas": tuple(_to_scalar(b) for b in betas), "eps": eps,
+                    "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
+                    "capturable": capturable, "differentiable": differentiable, "fused": fused,
+                    "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._setdefault_groups({"amsgrad": False, "maximize": False, "foreach": None, "capturable": False,
+                                 "differentiable": False, "decoupled_weight_decay": False, "fused": None})
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params = _params_with_grad(group)
+            if not params:
+                continue
+            amsgrad = group["amsgrad"]
+            for p in params:
+                st = self.state[p]
+                if len(st) == 0:
+                    st["step"] = _step_tensor()
+                    st["exp_avg"] = _state_tensor(np.zeros_like(p._data))
+                    st["exp_avg_sq"] = _state_tensor(np.zeros_like(p._data))
+                    if amsgrad:
+                        st["max_exp_avg_sq"] = _state_tensor(np.zeros_like(p._data))
+            states = [self.state[p] for p in params]
+            beta1, beta2 = group["betas"]
+            adam([p._data for p in params], [p._grad._data for p in params],
+                 [s["exp_avg"]._data for s in states], [s["exp_avg_sq"]._data for s in states],
+                 [s["max_exp_avg_sq"]._data for s in states] if amsgrad else None,
+                 [s["step"]._data for s in states],
+                 amsgrad=amsgrad, beta1=_to_scalar(beta1), beta2=_to_scalar(beta2), lr=_to_scalar(group["lr"]),
+                 weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
+                 decoupled_weight_decay=group["decoupled_weight_decay"])
+            _bump(params)
+        return loss
+
+
+def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
+         exp_avg_sqs: list[np.ndarray], max_exp_avg_sqs: list[np.ndarray] | None, steps: list[np.ndarray], *,
+         amsgrad: bool, beta1: float, beta2: float, lr: float, weight_decay: float, eps: float, maximize: bool,
+         decoupled_weight_decay: bool) -> None:
+    """The Adam/AdamW update on arrays, in place (``steps`` are 0-d float32 counters)."""
+    for i, p in enumerate(params):
+        p, grad, exp_avg, exp_avg_sq = np.atleast_1d(p, grads[i], exp_avgs[i], exp_avg_sqs[i])
+        step_t = steps[i]
+        step_t += 1
+        if weight_decay != 0 and decoupled_weight_decay:
+            p *= 1 - lr * weight_decay
+            g = np.negative(grad) if maximize else grad
+        else:
+            g = _grad_with_weight_decay(p, grad, weight_decay, maximize)
+        _lerp_(exp_avg, g, 1 - beta1)
+        exp_avg_sq *= beta2
+        _addcmul_(exp_avg_sq, g, g, 1 - beta2)
+
+        step = float(step_t)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        if amsgrad:
+            max_sq = np.atleast_1d(max_exp_avg_sqs[i])
+            np.maximum(max_sq, exp_avg_sq, out=max_sq)
+            denom = np.sqrt(max_sq)
+        else:
+            denom = np.sqrt(exp_avg_sq)
+        denom /= bias_correction2 ** 0.5
+        denom += eps
+        np.divide(exp_avg, denom, out=denom)
+        denom *= -step_size
+        p += denom
