@@ -44,6 +44,7 @@ class MNIST(VisionDataset):
                "8 - eight", "9 - nine"]
     system_dirs: list[str] = []
     apt_package: str | None = None
+    apt_dir: str | None = None
     has_sample = False
 
     def __init__(self, root="data", train: bool = True, transform: Callable | None = None,
@@ -140,7 +141,7 @@ class MNIST(VisionDataset):
         lines = ["To get the files:"]
         if self.apt_package:
             lines.append(f"  - on Debian/Ubuntu: sudo apt-get install {self.apt_package} "
-                         f"(installs them in {self.system_dirs[0]}), or")
+                         f"(installs them in {self.apt_dir}), or")
         lines.append(f"  - download {files} from {self.mirrors[0]} and place them under "
                      f"{self.raw_folder} (or directly under {self.root}), or")
         lines.append(f"  - pass download=True to {type(self).__name__}(...) on a machine with network access.")
@@ -220,5 +221,6 @@ class FashionMNIST(MNIST):
                "Ankle boot"]
     system_dirs = ["/usr/share/datasets/fashion-mnist"]
     apt_package = "dataset-fashion-mnist"
+    apt_dir = "/usr/share/datasets/fashion-mnist"
     has_sample = True
 
