@@ -297,6 +297,7 @@ class Tensor:
                 else:
                     t._grad = t._grad + grad
             return None
+        hook._retains_grad = True
         fn = self.grad_fn
         if fn._pre_hooks is None:
             fn._pre_hooks = []
@@ -317,8 +318,10 @@ class Tensor:
             fn = self.grad_fn
             if fn._pre_hooks is None:
                 fn._pre_hooks = []
-            # Tensor hooks run before retain_grad's, as in PyTorch.
-            fn._pre_hooks.insert(0, entry)
+            # Tensor hooks run in registration order, all before retain_grad's, as in PyTorch.
+            pos = next((i for i, (_, h) in enumerate(fn._pre_hooks) if getattr(h, "_retains_grad", False)),
+                       len(fn._pre_hooks))
+            fn._pre_hooks.insert(pos, entry)
             return _RemovableHandle(fn._pre_hooks, entry)
         if self._hooks is None:
             self._hooks = []

@@ -19,8 +19,11 @@ def dims_tuple(dim, ndim: int) -> tuple:
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, int):
-        return (_wrap_dim(dim, ndim),)
+        d = _wrap_dim(dim, ndim)  # a 0-d tensor accepts dim 0 / -1 but has no axis to reduce
+        return (d,) if ndim else ()
     out = tuple(sorted(_wrap_dim(d, ndim) for d in dim))
+    if not ndim:
+        out = ()
     if len(set(out)) != len(out):
         raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
     return out if out or ndim else ()
@@ -38,6 +41,18 @@ def as_tensor_arg(x, name: str = "other"):
     raise TypeError(f"unsupported operand type for {name}: '{type(x).__name__}'")
 
 
+def check_broadcast(sa: tuple, sb: tuple) -> None:
+    """PyTorch's RuntimeError (naming the first mismatching dim from the right) for shapes that
+    don't broadcast."""
+    n = max(len(sa), len(sb))
+    for i in range(-1, -n - 1, -1):
+        x = sa[i] if -i <= len(sa) else 1
+        y = sb[i] if -i <= len(sb) else 1
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                               f"non-singleton dimension {n + i}")
+
+
 def promote(a, b, true_div: bool = False):
     """Cast tensor operands to PyTorch's result dtype of ``a`` and ``b`` (scalars stay scalars).
 
@@ -47,6 +62,8 @@ def promote(a, b, true_div: bool = False):
     ta = isinstance(a, Tensor)
     tb = isinstance(b, Tensor)
     if ta and tb:
+        if a._data.shape != b._data.shape:
+            check_broadcast(a._data.shape, b._data.shape)
         da, db = a._data.dtype, b._data.dtype
         if da == db and (not true_div or da.kind in "fc"):
             return a, b, a.dtype

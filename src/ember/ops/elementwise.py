@@ -156,7 +156,7 @@ class DivScalar(Function):
 
 class RDiv(Function):
     """scalar / tensor."""
-    node_name = "DivBackward0"
+    node_name = "MulBackward0"  # PyTorch computes it as reciprocal(tensor) * scalar
 
     @staticmethod
     def forward(ctx, a, s):
@@ -236,6 +236,9 @@ class RPow(Function):
     @staticmethod
     def forward(ctx, a, s):
         ctx.s = s
+        if a.dtype.kind in "iu" and (a < 0).any():
+            # NumPy refuses negative integer powers of integers; PyTorch truncates (2 ** -1 == 0).
+            return xp.trunc(xp.power(float(s), a.astype(xp.float64))).astype(a.dtype)
         out = xp.power(xp.asarray(s, dtype=a.dtype), a)
         ctx.save_for_backward(out)
         return out
@@ -304,7 +307,7 @@ def div(input, other, *, rounding_mode=None, out=None):
             return _out(trunc(div(input, other)) if _is_float(input, other) else _int_div(input, other, "trunc"), out)
         if rounding_mode == "floor":
             return _out(floor_divide(input, other), out)
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")
     if not isinstance(input, Tensor):
         a, s, _ = promote(other, input, true_div=True)
@@ -369,7 +372,11 @@ def remainder(input, other, *, out=None):
     a, b, dt = promote(as_tensor_arg(input), as_tensor_arg(other))
     if not isinstance(a, Tensor):
         return Tensor._make(xp.asarray(xp.remainder(a, b._data), dtype=dt.np), False, None, 0)
-    return _out(Remainder.apply(a, b), out)
+    return _out((Remainder1 if isinstance(b, Tensor) else Remainder).apply(a, b), out)
+
+
+class Remainder1(Remainder):
+    node_name = "RemainderBackward1"
 
 
 class Fmod(Function):
@@ -387,7 +394,11 @@ class Fmod(Function):
 
 def fmod(input, other, *, out=None):
     a, b, _ = promote(input, as_tensor_arg(other))
-    return _out(Fmod.apply(a, b), out)
+    return _out((Fmod1 if isinstance(b, Tensor) else Fmod).apply(a, b), out)
+
+
+class Fmod1(Fmod):
+    node_name = "FmodBackward1"
 
 
 def pow(input, exponent, *, out=None):
@@ -518,6 +529,8 @@ class Log10(Function):
 
 
 class Log1p(Function):
+    node_name = "Log1PBackward0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -795,6 +808,10 @@ class Round(ZeroGrad):
     pass
 
 
+class RoundDecimals(ZeroGrad):
+    node_name = "RoundBackward1"
+
+
 class Trunc(ZeroGrad):
     pass
 
@@ -869,7 +886,7 @@ absolute = abs
 
 
 def square(input):
-    return mul(input, input) if input._data.dtype.kind != "b" else input.long() * input.long()
+    return pow(input, 2) if input._data.dtype.kind != "b" else input.long() * input.long()
 
 
 def _piecewise(cls, npfn):
@@ -889,8 +906,10 @@ fix = trunc
 
 
 def round(input, *, decimals=0, out=None):
+    if input._data.dtype.kind in "iub" and not decimals:
+        return _out(input.clone(), out)
     if decimals:
-        return _out(Round.apply(input, lambda a: xp.round(a, decimals)), out)
+        return _out(RoundDecimals.apply(input, lambda a: xp.round(a, decimals)), out)
     return _out(Round.apply(input, xp.rint), out)
 
 
@@ -938,27 +957,36 @@ def _is_num(x):
     return x is None or isinstance(x, (int, float))
 
 
-def clamp(input, min=None, max=None, *, out=None):
+def _clamp_node(name, nr):
+    return type(f"Clamp{name}{nr}", (Clamp,), {"node_name": f"Clamp{name}Backward{nr}"})
+
+
+# PyTorch's node per overload: (kind, bounds are tensors) -> class
+_CLAMP = {(kind, tensors): _clamp_node(kind, int(tensors) if kind else int(not tensors))
+          for kind in ("", "Min", "Max") for tensors in (False, True)}
+
+
+def clamp(input, min=None, max=None, *, out=None, _kind=""):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         lo = min.to(input.dtype) if isinstance(min, Tensor) else min
         hi = max.to(input.dtype) if isinstance(max, Tensor) else max
-        return _out(Clamp.apply(input, lo, hi), out)
+        return _out(_CLAMP[_kind, True].apply(input, lo, hi), out)
     if input._data.dtype.kind in "iu" and (isinstance(min, float) or isinstance(max, float)):
         input = input.to(_dtypes.get_default_dtype())
-    return _out(Clamp.apply(input, min, max), out)
+    return _out(_CLAMP[_kind, False].apply(input, min, max), out)
 
 
 clip = clamp
 
 
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    return clamp(input, min=min, _kind="Min")
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    return clamp(input, max=max, _kind="Max")
 
 
 class Maximum(Function):
@@ -1037,9 +1065,9 @@ def xlogy(input, other):
     other = as_tensor_arg(other)
     x = input if isinstance(input, Tensor) else Tensor._make(xp.asarray(input, other.dtype.np), False, None, 0)
     y = other if isinstance(other, Tensor) else Tensor._make(xp.asarray(other, x.dtype.np), False, None, 0)
-    z = x == 0
-    return where(z & ~isnan(y), zeros_like_(x * 1.0), x * log(where(z, Tensor._make(xp.ones((), y._data.dtype),
-                                                                                      False, None, 0), y)))
+    # 0 * log(y) is 0 even where log(y) is not finite; elsewhere the gradients are log(y) and x / y.
+    m = (x == 0) & (y <= 0)
+    return x * where(m, 0.0, log(where(m, 1.0, y)))
 
 
 def deg2rad(input):
@@ -1157,10 +1185,15 @@ def logical_not(input, *, out=None):
     return _out(Tensor._make(xp.logical_not(input._data), False, None, 0), out)
 
 
+def _type_name(t):
+    """The scalar-type name PyTorch's kernels print: 'Float', 'Double', 'Long' ..."""
+    return t.dtype._legacy[:-len("Tensor")]
+
+
 def _bitwise(npfn, name):
     def fn(input, other, *, out=None):
         if isinstance(input, Tensor) and input._data.dtype.kind in "fc":
-            raise RuntimeError(f'"{name}_cpu" not implemented for \'{input.dtype.name.capitalize()}\'')
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_type_name(input)}\'')
         if not isinstance(input, Tensor):
             input, other = other, input
         return _out(_nograd_binary(npfn, input, other), out)
@@ -1175,7 +1208,7 @@ bitwise_xor = _bitwise(xp.bitwise_xor, "bitwise_xor")
 
 def bitwise_not(input, *, out=None):
     if input._data.dtype.kind in "fc":
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype.name.capitalize()}'")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{_type_name(input)}'")
     return _out(Tensor._make(xp.invert(input._data), False, None, 0), out)
 
 
@@ -1270,7 +1303,7 @@ for _name in ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "tru
 Tensor.real = property(real)
 Tensor.imag = property(imag)
 Tensor.conj = conj
-__all__ += ["arcsin", "arccos", "arctan", "arctan2", "fix", "isposinf", "isneginf", "threshold_backward"]
+__all__ += ["arcsin", "arccos", "arctan", "arctan2", "fix", "isposinf", "isneginf", "threshold_backward", "where"]
 
 
 @tensor_method()

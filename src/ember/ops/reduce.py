@@ -41,6 +41,10 @@ class Sum(Function):
         return _restore(g, ctx.in_shape, ctx.dims, ctx.keepdim), None, None, None
 
 
+class SumDim(Sum):
+    node_name = "SumBackward1"
+
+
 def _sum_dtype(a: Tensor, dtype):
     if dtype is not None:
         return _dtypes.to_dtype(dtype).np
@@ -55,7 +59,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     dims = dims_tuple(dim, input._data.ndim)
     if dim is not None and not isinstance(dim, int) and len(dim) == 0:
         dims = tuple(range(input._data.ndim))
-    r = Sum.apply(input, dims, keepdim, _sum_dtype(input, dtype))
+    r = (Sum if dim is None else SumDim).apply(input, dims, keepdim, _sum_dtype(input, dtype))
     from .elementwise import _out
     return _out(r, out)
 
@@ -90,7 +94,11 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     if dim is not None and not isinstance(dim, int) and len(dim) == 0:
         dims = tuple(range(input._data.ndim))
     from .elementwise import _out
-    return _out(Mean.apply(input, dims, keepdim), out)
+    return _out((Mean if dim is None else MeanDim).apply(input, dims, keepdim), out)
+
+
+class MeanDim(Mean):
+    node_name = "MeanBackward1"
 
 
 def nanmean(input, dim=None, keepdim=False):
@@ -160,7 +168,11 @@ class MaxAll(Function):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         o = _restore(out, ctx.in_shape, ctx.dims, ctx.keepdim)
-        mask = (a == o).to(g.dtype)
+        mask = a == o
+        if out._data.dtype.kind == "f" and xp.isnan(out._data).any():
+            from .elementwise import isnan
+            mask = mask | (isnan(a) & isnan(o))  # a NaN extremum: the NaNs share the gradient
+        mask = mask.to(g.dtype)
         count = sum(mask, ctx.dims, keepdim=True)
         return _restore(g, ctx.in_shape, ctx.dims, ctx.keepdim) * mask / count, None, None, None
 
@@ -169,12 +181,25 @@ class MinAll(MaxAll):
     node_name = "MinBackward1"
 
 
+class Amax(MaxAll):
+    node_name = "AmaxBackward0"
+
+
+class Amin(MaxAll):
+    node_name = "AminBackward0"
+
+
 class MaxDim(Function):
     """max(dim)/min(dim): values and indices; the gradient goes to the index taken."""
     node_name = "MaxBackward0"
 
     @staticmethod
     def forward(ctx, a, d, keepdim, is_max):
+        if a.ndim == 0:
+            ctx.idx = None
+            idx = xp.zeros((), xp.int64)
+            ctx.mark_non_differentiable(idx)
+            return a.copy(), idx
         idx = xp.argmax(a, axis=d, keepdims=True) if is_max else xp.argmin(a, axis=d, keepdims=True)
         if a.dtype.kind == "f":
             # NaN propagates: PyTorch returns the first NaN.
@@ -195,6 +220,8 @@ class MaxDim(Function):
     @staticmethod
     def backward(ctx, g, _gi):
         from .index import scatter_along
+        if ctx.idx is None:
+            return g, None, None, None
         if not ctx.keepdim:
             g = unsqueeze(g, ctx.d)
         return scatter_along(g, ctx.in_shape, ctx.d, ctx.idx), None, None, None
@@ -214,9 +241,7 @@ def _extremum(input, dim, keepdim, is_max, name):
         from .elementwise import maximum, minimum
         return (maximum if is_max else minimum)(input, dim)
     d = wrap_dim(dim, input._data.ndim)
-    if input._data.ndim == 0:
-        return _values_indices(input, Tensor._make(xp.zeros((), xp.int64), False, None, 0))
-    if input._data.shape[d] == 0:
+    if input._data.ndim and input._data.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     vals, idx = (MaxDim if is_max else MinDim).apply(input, d, keepdim, is_max)
     return _values_indices(vals, idx)
@@ -232,12 +257,12 @@ def min(input, dim=None, keepdim: bool = False, *, out=None):
 
 def amax(input, dim=(), keepdim: bool = False):
     dims = dims_tuple(dim if dim != () else None, input._data.ndim)
-    return MaxAll.apply(input, dims, keepdim, True)
+    return Amax.apply(input, dims, keepdim, True)
 
 
 def amin(input, dim=(), keepdim: bool = False):
     dims = dims_tuple(dim if dim != () else None, input._data.ndim)
-    return MinAll.apply(input, dims, keepdim, False)
+    return Amin.apply(input, dims, keepdim, False)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
@@ -274,25 +299,37 @@ class Prod(Function):
         o = _restore(out, ctx.in_shape, ctx.dims, ctx.keepdim)
         if not bool((a._data == 0).any()):
             return g * o / a, None, None, None
-        # With zeros: product of the others, computed directly (exclusive products).
-        ones = Tensor._make(xp.ones_like(a._data), False, None, 0)
-        safe = where(a == 0, ones, a)
-        nz = (a == 0).to(a.dtype)
-        zc = sum(nz, ctx.dims, keepdim=True)
-        p_safe = _restore(prod(safe, ctx.dims[0] if len(ctx.dims) == 1 else None, True)
-                          if len(ctx.dims) == 1 else reshape(prod(safe), (1,) * a.ndim), ctx.in_shape,
-                          (), True)
-        zeros = Tensor._make(xp.zeros_like(a._data), False, None, 0)
-        grad_in = where(zc == 0, o / safe, where((zc == 1) & (a == 0), p_safe, zeros))
+        # With zeros, each element's gradient is the product of the others: lay the reduced dims out
+        # as one axis of size n and take, for each i, the product of a row with a_i replaced by 1
+        # (O(n^2), but differentiable again, so double backward is right at zeros too).
+        shp, dims = ctx.in_shape, ctx.dims
+        keep = [d for d in range(len(shp)) if d not in dims]
+        perm = keep + list(dims)
+        n = 1
+        for d in dims:
+            n *= shp[d]
+        rows = reshape(a.permute(*perm), *[shp[d] for d in keep], 1, n)
+        eye = Tensor._make(xp.eye(n, dtype=bool), False, None, 0)
+        others = prod(where(eye, 1.0, rows), -1)
+        inv = [0] * len(perm)
+        for i, d in enumerate(perm):
+            inv[d] = i
+        grad_in = reshape(others, *[shp[d] for d in perm]).permute(*inv)
         return g * grad_in, None, None, None
 
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
     dims = dims_tuple(dim, input._data.ndim)
-    return Prod.apply(input, dims, keepdim, _sum_dtype(input, dtype))
+    return (Prod if dim is None else ProdDim).apply(input, dims, keepdim, _sum_dtype(input, dtype))
+
+
+class ProdDim(Prod):
+    node_name = "ProdBackward1"
 
 
 class LogSumExp(Function):
+    node_name = "LogsumexpBackward0"
+
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         ctx.in_shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
@@ -357,7 +394,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     if p == -float("inf"):
         return amin(_abs(input), dim if dim is not None else (), keepdim)
     if p == 0:
-        return sum((input != 0).to(input.dtype), dim, keepdim)
+        return sum(_abs(input).sign(), dim, keepdim)  # the count of non-zeros, with a zero gradient
     if p == 1:
         return sum(_abs(input), dim, keepdim)
     if p == "nuc":
@@ -388,11 +425,15 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, a, d, dt):
         ctx.d = d
+        if a.ndim == 0:
+            return a.astype(dt or a.dtype, copy=True)
         return xp.cumsum(a, axis=d, dtype=dt)
 
     @staticmethod
     def backward(ctx, g):
         from .shape import flip
+        if g._data.ndim == 0:
+            return g, None, None
         return flip(cumsum(flip(g, ctx.d), ctx.d), ctx.d), None, None
 
 

@@ -150,6 +150,14 @@ class Squeeze(_View):
         return reshape(g, ctx.in_shape), None
 
 
+class Squeeze0(Squeeze):
+    node_name = "SqueezeBackward0"
+
+
+class Squeeze2(Squeeze):
+    node_name = "SqueezeBackward2"
+
+
 def squeeze(input, dim=None):
     shp = input._data.shape
     if dim is None:
@@ -157,7 +165,8 @@ def squeeze(input, dim=None):
     else:
         ds = (dim,) if isinstance(dim, int) else tuple(dim)
         dims = tuple(i for i in (wrap_dim(d, len(shp)) for d in ds) if len(shp) and shp[i] == 1)
-    return _as_view(Squeeze.apply(input, dims), input)
+    cls = Squeeze0 if dim is None else Squeeze if isinstance(dim, int) else Squeeze2
+    return _as_view(cls.apply(input, dims), input)
 
 
 class Unsqueeze(_View):
@@ -189,7 +198,10 @@ class Transpose(_View):
 
 def transpose(input, dim0: int, dim1: int):
     nd = input._data.ndim
-    return _as_view(Transpose.apply(input, wrap_dim(dim0, nd), wrap_dim(dim1, nd)), input)
+    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+    if nd == 0:
+        return _as_view(View.apply(input, ()), input)
+    return _as_view(Transpose.apply(input, d0, d1), input)
 
 
 swapaxes = swapdims = transpose
@@ -438,7 +450,7 @@ def cat(tensors, dim: int = 0, *, out=None):
 
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t_ in enumerate(tensors):
         if not isinstance(t_, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t_).__name__}")

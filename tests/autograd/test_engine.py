@@ -1,0 +1,532 @@
+"""The autograd engine against PyTorch: accumulation, shared nodes, retain_graph, version checks,
+hooks, autograd.grad options, custom Functions, deep graphs, memory release, grad modes."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import ember
+from ember.autograd import Function
+
+torch = pytest.importorskip("torch")
+
+FREED = "Trying to backward through the graph a second time"
+
+
+def both(fn):
+    """Run ``fn(m)`` with m = torch and m = ember."""
+    return fn(torch), fn(ember)
+
+
+def close(e, t, tol=1e-6):
+    ev = e._data if isinstance(e, ember.Tensor) else np.asarray(e)
+    tv = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    assert ev.shape == tv.shape and str(ev.dtype) == str(tv.dtype), (ev.shape, tv.shape, ev.dtype, tv.dtype)
+    np.testing.assert_allclose(ev, tv, rtol=tol, atol=tol)
+
+
+def leaf(m, data):
+    return m.tensor(data, dtype=m.float64, requires_grad=True)
+
+
+X = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]
+
+
+# ---------------------------------------------------------------------------------------------
+def test_accumulation_over_backward_calls():
+    def f(m):
+        x = leaf(m, X)
+        (x * x).sum().backward()
+        (x.exp() * 3).sum().backward()
+        return x.grad
+    close(*both(f)[::-1])
+
+
+def test_diamond_graph_reuses_nodes():
+    def f(m):
+        x = leaf(m, X)
+        a = x.sin()
+        b = a * 2
+        c = a.exp()
+        d = (b * c + a).sum()        # a feeds three consumers
+        d.backward()
+        return x.grad
+    close(*both(f)[::-1])
+
+
+def test_same_tensor_twice_in_one_op():
+    def f(m):
+        x = leaf(m, X)
+        y = x * x + x.sum(1, keepdim=True) * x
+        y.sum().backward()
+        return x.grad
+    t, e = both(f)
+    close(e, t)
+
+
+def test_retain_graph_and_second_backward_error():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad._data, 2 * (np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0]))), rtol=1e-6)
+    with pytest.raises(RuntimeError, match=FREED):
+        y.backward()
+    z = (x.exp() * x).sum()
+    ember.autograd.grad(z, x)
+    with pytest.raises(RuntimeError, match=FREED):
+        ember.autograd.grad(z, x)
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ty = (tx.exp() * tx).sum()
+    ty.backward()
+    with pytest.raises(RuntimeError, match=FREED):
+        ty.backward()
+
+
+def test_saved_tensors_access_after_free():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match=FREED):
+        y.grad_fn.saved_tensors  # noqa: B018
+
+
+def test_version_counter_error():
+    for m in (torch, ember):
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        z = y.exp()        # saves its output
+        w = y * y          # saves y
+        y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            w.sum().backward()
+        z.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.sum().backward()
+
+
+def test_version_counter_is_shared_by_views():
+    x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    s = y.sin()             # saves y
+    v = y.view(3)
+    assert v._version == y._version
+    with ember.no_grad():
+        v[0] = 5.0
+    assert y._version == v._version >= 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.sum().backward()
+
+
+def test_leaf_inplace_raises():
+    for m in (torch, ember):
+        x = m.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            x.add_(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# hooks
+def test_hooks_on_leaf_and_non_leaf_modify_grad():
+    def f(m):
+        x = leaf(m, X)
+        seen = []
+        x.register_hook(lambda g: g * 2)
+        y = x.exp()
+        y.register_hook(lambda g: seen.append(g.clone()) or g + 1)
+        y.register_hook(lambda g: g * 3)     # runs after the first, sees its result
+        (y * leaf(m, X)).sum().backward()
+        return x.grad, seen[0]
+    (tg, ts), (eg, es) = both(f)
+    close(eg, tg)
+    close(es, ts)
+
+
+def test_hook_handle_remove():
+    for m in (torch, ember):
+        x = m.ones(2, requires_grad=True)
+        h = x.register_hook(lambda g: g * 10)
+        h.remove()
+        (x * 2).sum().backward()
+        assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_hook_requires_grad():
+    for m in (torch, ember):
+        with pytest.raises(RuntimeError):
+            m.ones(2).register_hook(lambda g: g)
+
+
+def test_retain_grad():
+    def f(m):
+        x = leaf(m, X)
+        y = x.tanh()
+        y.retain_grad()
+        z = y * 2
+        z.retain_grad()
+        (z * z).sum().backward()
+        return y.grad, z.grad, x.grad, y.retains_grad, x.retains_grad
+    t, e = both(f)
+    for a, b in zip(e[:3], t[:3]):
+        close(a, b)
+    assert e[3:] == t[3:] == (True, False)
+
+
+def test_non_leaf_grad_access_warns():
+    for m in (torch, ember):
+        x = m.ones(2, requires_grad=True)
+        y = x * 2
+        with pytest.warns(UserWarning, match="non-leaf Tensor"):
+            assert y.grad is None
+
+
+# ---------------------------------------------------------------------------------------------
+# autograd.grad and backward options
+def test_grad_with_grad_outputs_and_several_outputs():
+    rng = np.random.default_rng(0)
+    g1, g2 = rng.standard_normal((2, 3)), rng.standard_normal(3)
+
+    def f(m):
+        x, w = leaf(m, X), leaf(m, [1.0, -2.0, 0.5])
+        a = x * w
+        b = (x.exp() @ w.unsqueeze(1)).squeeze(1).repeat(2)[:3] if False else (x.sin() * w).sum(0)
+        return m.autograd.grad([a, b], [x, w], [m.tensor(g1), m.tensor(g2)])
+    t, e = both(f)
+    for a, b in zip(e, t):
+        close(a, b)
+
+
+def test_grad_does_not_accumulate_and_allow_unused():
+    for m in (torch, ember):
+        x, y = m.ones(2, requires_grad=True), m.ones(2, requires_grad=True)
+        (gx,) = m.autograd.grad((x * 3).sum(), x)
+        assert x.grad is None and gx.tolist() == [3.0, 3.0]
+        with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+            m.autograd.grad((x * 3).sum(), [x, y])
+        gx, gy = m.autograd.grad((x * 3).sum(), [x, y], allow_unused=True)
+        assert gy is None
+        gx, gy = m.autograd.grad((x * 3).sum(), [x, y], materialize_grads=True)
+        assert gy.tolist() == [0.0, 0.0]
+
+
+def test_grad_of_non_leaf_input():
+    def f(m):
+        x = leaf(m, X)
+        h = x * 2
+        y = (h.exp() * h).sum()
+        return m.autograd.grad(y, h)[0]
+    close(*both(f)[::-1])
+
+
+def test_backward_inputs():
+    def f(m):
+        x, w = leaf(m, X), leaf(m, [1.0, 2.0, 3.0])
+        (x * w).sum().backward(inputs=[w])
+        return x.grad, w.grad
+    (tx, tw), (ex, ew) = both(f)
+    assert tx is None and ex is None
+    close(ew, tw)
+
+
+def test_non_scalar_backward_needs_gradient():
+    for m in (torch, ember):
+        x = m.ones(2, 3, requires_grad=True)
+        y = x * 2
+        with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+            y.backward()
+        y.backward(m.full((2, 3), 0.5))
+        assert x.grad.tolist() == [[1.0] * 3] * 2
+
+
+def test_backward_on_tensor_without_grad():
+    for m in (torch, ember):
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            m.ones(2).sum().backward()
+
+
+def test_create_graph_higher_order():
+    def f(m):
+        x = leaf(m, [0.3, -1.2, 2.0])
+        y = (x ** 3 * x.sin()).sum()
+        (g,) = m.autograd.grad(y, x, create_graph=True)
+        (gg,) = m.autograd.grad(g.sum(), x, create_graph=True)
+        (ggg,) = m.autograd.grad(gg.sum(), x)
+        return g, gg, ggg
+    t, e = both(f)
+    for a, b in zip(e, t):
+        close(a, b)
+
+
+def test_backward_create_graph_grad_has_graph():
+    for m in (torch, ember):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        (x ** 3).sum().backward(create_graph=True)
+        assert x.grad.requires_grad
+        g = x.grad
+        x.grad = None
+        g.sum().backward()
+        assert x.grad.tolist() == [6.0, 12.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# custom Functions
+class _Cube(Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(x)
+        ctx.k = k
+        return x ** 3 * k
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x ** 2 * ctx.k, None
+
+
+class _WrongCube(_Cube):
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 2 * x ** 2 * ctx.k, None
+
+
+class _SortLike(Function):
+    """Two outputs, the second marked non-differentiable; records needs_input_grad."""
+
+    seen = []
+
+    @staticmethod
+    def forward(ctx, x, y):
+        _SortLike.seen.append(ctx.needs_input_grad)
+        idx = (x > 0).long()
+        ctx.mark_non_differentiable(idx)
+        ctx.save_for_backward(y)
+        return x * y, idx
+
+    @staticmethod
+    def backward(ctx, g, g_idx):
+        (y,) = ctx.saved_tensors
+        return (g * y if ctx.needs_input_grad[0] else None), None
+
+
+def test_custom_function():
+    x = ember.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = _Cube.apply(x, 2.0)
+    assert type(y.grad_fn).__name__ == "_CubeBackward"
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad._data, 6 * x._data ** 2)
+    assert ember.autograd.gradcheck(lambda t: _Cube.apply(t, 2.0), [ember.tensor([0.5, -1.5], dtype=ember.float64,
+                                                                                   requires_grad=True)])
+
+
+def test_custom_function_needs_input_grad_and_non_differentiable():
+    _SortLike.seen.clear()
+    x = ember.tensor([1.0, -2.0], requires_grad=True)
+    y = ember.tensor([3.0, 4.0])
+    out, idx = _SortLike.apply(x, y)
+    assert _SortLike.seen[-1] == (True, False)
+    assert out.requires_grad and not idx.requires_grad and idx.grad_fn is None
+    out.sum().backward()
+    assert x.grad.tolist() == [3.0, 4.0]
+
+
+def test_gradcheck_fails_on_wrong_backward():
+    x = ember.tensor([0.5, -1.5, 2.0], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: _Cube.apply(t, 1.0), [x])
+    assert ember.autograd.gradgradcheck(lambda t: _Cube.apply(t, 1.0), [x])
+    with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+        ember.autograd.gradcheck(lambda t: _WrongCube.apply(t, 1.0), [x])
+    assert not ember.autograd.gradcheck(lambda t: _WrongCube.apply(t, 1.0), [x], raise_exception=False)
+
+
+def test_gradgradcheck_fails_on_wrong_double_backward():
+    class BadDouble(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            # right value, wrong graph: the gradient is detached from x, so its derivative is lost
+            return g * 3 * (x ** 2).detach()
+    x = ember.tensor([0.5, -1.5, 2.0], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(BadDouble.apply, [x])
+    assert not ember.autograd.gradgradcheck(BadDouble.apply, [x], raise_exception=False)
+
+
+def test_gradcheck_on_builtin_ops():
+    x = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(4, 2, dtype=ember.float64, requires_grad=True)
+    f = lambda a, b: ((a @ b).tanh() * a.sum(1, keepdim=True)).logsumexp(1)
+    assert ember.autograd.gradcheck(f, [x, w])
+    assert ember.autograd.gradgradcheck(f, [x, w])
+
+
+# ---------------------------------------------------------------------------------------------
+# scale and memory
+def test_deep_chain_has_no_recursion_error():
+    x = ember.tensor([1.0, 2.0], dtype=ember.float64, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad._data, [1.0001 ** 10_000] * 2, rtol=1e-9)
+    del y
+    gc.collect()
+
+
+def test_memory_freed_after_del_loss():
+    x = ember.randn(50, 50, requires_grad=True)
+    h = (x @ x).tanh()
+    node = weakref.ref(h.grad_fn)
+    arr = weakref.ref(h._data) if hasattr(h._data, "__weakref__") else None
+    loss = (h * 2).sum()
+    del h
+    assert node() is not None
+    del loss
+    assert node() is None, "the graph outlives its loss (a reference cycle?)"
+    if arr is not None:
+        assert arr() is None
+
+
+def test_memory_freed_after_backward():
+    x = ember.randn(20, 20, requires_grad=True)
+    h = x.exp()
+    ref = weakref.ref(h._data)
+    loss = (h * x).sum()
+    del h
+    loss.backward()
+    assert ref() is None, "backward must release saved arrays"
+    assert loss.grad_fn is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# grad modes
+def test_grad_mode_context_managers():
+    x = ember.ones(2, requires_grad=True)
+    with ember.no_grad():
+        assert not ember.is_grad_enabled()
+        assert not (x * 2).requires_grad
+        with ember.enable_grad():
+            assert (x * 2).requires_grad
+        assert not (x * 2).requires_grad
+    assert ember.is_grad_enabled()
+    with ember.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    ember.set_grad_enabled(False)
+    try:
+        assert not ember.is_grad_enabled()
+    finally:
+        ember.set_grad_enabled(True)
+    assert ember.is_grad_enabled()
+
+
+def test_grad_mode_decorators():
+    x = ember.ones(2, requires_grad=True)
+
+    @ember.no_grad()
+    def f(t):
+        return t * 2
+
+    @ember.enable_grad()
+    def g(t):
+        return t * 2
+
+    @ember.set_grad_enabled(False)
+    def h(t):
+        return t * 2
+
+    assert ember.is_grad_enabled()
+    assert not f(x).requires_grad
+    assert ember.is_grad_enabled()
+    with ember.no_grad():
+        assert g(x).requires_grad
+        assert not ember.is_grad_enabled()
+    assert not h(x).requires_grad
+    assert ember.is_grad_enabled()
+    assert (x * 2).requires_grad
+
+
+def test_inference_mode():
+    x = ember.ones(2, requires_grad=True)
+    with ember.inference_mode():
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+
+# ---------------------------------------------------------------------------------------------
+# detach, .data, requires_grad rules
+def test_detach_shares_memory():
+    for m in (torch, ember):
+        x = m.ones(3, requires_grad=True)
+        d = x.detach()
+        assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+        d[0] = 5.0
+        assert x.tolist()[0] == 5.0
+        assert x._version == d._version
+
+
+def test_data_attribute():
+    for m in (torch, ember):
+        x = m.ones(3, requires_grad=True)
+        d = x.data
+        assert not d.requires_grad
+        d.mul_(2)
+        assert x.tolist() == [2.0] * 3
+        x.data = m.zeros(3)
+        assert x.tolist() == [0.0] * 3 and x.requires_grad
+
+
+def test_requires_grad_rules():
+    for m in (torch, ember):
+        with pytest.raises(RuntimeError, match="floating point"):
+            m.ones(2, dtype=m.int64).requires_grad_()
+        with pytest.raises(RuntimeError, match="floating point"):
+            m.tensor([1, 2], requires_grad=True)
+        x = m.ones(2, requires_grad=True)
+        y = x * 2
+        assert not y.is_leaf and y.requires_grad
+        with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+            y.requires_grad = False
+        y.requires_grad_(True)
+        z = m.ones(2) * 2
+        assert not z.requires_grad and z.is_leaf
+        z.requires_grad_()
+        assert z.requires_grad and z.is_leaf
+
+
+def test_requires_grad_propagation_and_integer_outputs():
+    def f(m):
+        x = m.ones(3, requires_grad=True)
+        return [(x > 0).requires_grad, x.argmax().requires_grad, (x * 2).long().requires_grad,
+                x.max(0).indices.requires_grad, x.max(0).values.requires_grad, x.detach().requires_grad]
+    t, e = both(f)
+    assert e == t
+
+
+def test_grad_fn_names_and_next_functions():
+    def f(m):
+        x = m.ones(2, 3, requires_grad=True)
+        y = (x * 2 + 1).sum(1).mean()
+        names = []
+        fn = y.grad_fn
+        while fn is not None:
+            names.append(type(fn).__name__)
+            fn = fn.next_functions[0][0] if fn.next_functions else None
+        return names
+    t, e = both(f)
+    assert e == t
+
+
+def test_assigned_grad_checks():
+    for m in (torch, ember):
+        x = m.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError):
+            x.grad = m.ones(3)
+        x.grad = m.ones(2)
+        x.sum().backward()
+        assert x.grad.tolist() == [2.0, 2.0]
