@@ -90,13 +90,16 @@ class Bottleneck(nn.Module):
 
 class ResNet(nn.Module):
     """torchvision's ResNet. ember additions (keyword-only, defaults give torchvision's model):
-    ``variant="v1"`` strides bottlenecks on their first 1x1 conv (the 2015 paper) instead of the 3x3
-    (``"v1.5"``); ``small_input=True`` uses a 3x3/1 stem conv and no max pooling (CIFAR10)."""
+    ``variant="v1"`` (or ``stride_in_1x1=True``) strides bottlenecks on their first 1x1 conv (the
+    2015 paper) instead of the 3x3 (``"v1.5"``); ``small_input=True`` uses a 3x3/1 stem conv and no
+    max pooling (CIFAR10)."""
 
     def __init__(self, block, layers: list, num_classes: int = 1000, zero_init_residual: bool = False,
                  groups: int = 1, width_per_group: int = 64, replace_stride_with_dilation=None, norm_layer=None,
-                 *, variant: str = "v1.5", small_input: bool = False) -> None:
+                 *, variant: str = "v1.5", small_input: bool = False, stride_in_1x1: bool = False) -> None:
         super().__init__()
+        if stride_in_1x1:
+            variant = "v1"
         if norm_layer is None:
             norm_layer = nn.BatchNorm2d
         if variant not in ("v1", "v1.5"):
@@ -130,7 +133,7 @@ class ResNet(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            elif isinstance(m, (nn.BatchNorm2d, getattr(nn, "GroupNorm", nn.BatchNorm2d))):
                 nn.init.constant_(m.weight, 1)
                 nn.init.constant_(m.bias, 0)
         if zero_init_residual:
