@@ -135,8 +135,9 @@ def test_step_with_epoch_uses_closed_form(name):
             es.step(epoch)
             ts.step(epoch)
             assert es.get_last_lr() == ts.get_last_lr(), epoch
+    eo.step()
     with pytest.warns(UserWarning, match="epoch parameter"):
-        es.step(1) if name != "WarmRestarts" else elrs.StepLR(eo, 2).step(1)
+        elrs.StepLR(eo, 2).step(1)
 
 
 @pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "WarmRestarts", "CyclicLR", "OneCycleLR",
@@ -248,6 +249,22 @@ def test_one_cycle_too_many_steps():
         es.step()
         ts.step()
     _same_error(es.step, ts.step)
+
+
+def test_step_order_warning():
+    eo, to = _optimizers()
+    es, ts = elrs.StepLR(eo, 3), tlrs.StepLR(to, 3)
+    with pytest.warns(UserWarning) as tw:
+        ts.step()
+    with pytest.warns(UserWarning) as ew:
+        es.step()
+    assert str(ew[0].message) == str(tw[0].message)
+    eo, _ = _optimizers()
+    es = elrs.StepLR(eo, 3)
+    eo.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        es.step()
 
 
 def test_get_lr_outside_step_warns():
