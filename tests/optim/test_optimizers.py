@@ -95,6 +95,10 @@ CASES = [
     ("RAdam", dict(lr=0.02)),
     ("RAdam", dict(lr=0.02, weight_decay=0.1, betas=(0.8, 0.9))),
     ("RAdam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.5, t0=5, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -246,7 +250,8 @@ def _messages(fn_e, fn_t):
     ("RMSprop", dict(alpha=-1.0)), ("RMSprop", dict(momentum=-1.0)), ("RMSprop", dict(eps=-1.0)),
     ("Adagrad", dict(lr_decay=-1.0)), ("Adagrad", dict(initial_accumulator_value=-1.0)),
     ("Adadelta", dict(rho=1.5)), ("Adamax", dict(betas=(0.9, 1.0))), ("NAdam", dict(momentum_decay=-1.0)),
-    ("RAdam", dict(betas=(-0.1, 0.9))), ("LBFGS", dict(lr=-2)),
+    ("RAdam", dict(betas=(-0.1, 0.9))), ("LBFGS", dict(lr=-2)), ("Rprop", dict(etas=(0.5, 0.9))),
+    ("ASGD", dict(weight_decay=-1.0)),
 ])
 def test_bad_hyperparameters(name, kwargs):
     ep, tp = _make()
@@ -284,7 +289,7 @@ def test_add_param_group_and_named_params():
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
-                                  "RAdam", "LBFGS"])
+                                  "RAdam", "LBFGS", "Rprop", "ASGD"])
 def test_repr_and_defaults(name):
     ep, tp = _make()
     eo, to = getattr(ember.optim, name)(ep), getattr(torch.optim, name)(tp)
