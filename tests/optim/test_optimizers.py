@@ -422,6 +422,10 @@ def test_lbfgs_matches_torch(line_search_fn, problem):
     assert list(es.keys()) == list(ts.keys())
     assert es["func_evals"] == ts["func_evals"] and es["n_iter"] == ts["n_iter"]
     assert len(es["old_dirs"]) == len(ts["old_dirs"])
+    for k in ("d", "old_dirs", "ro", "H_diag", "al", "prev_flat_grad"):
+        ev, tv = (es[k], ts[k]) if isinstance(ts[k], list) else ([es[k]], [ts[k]])
+        assert [isinstance(v, ember.Tensor) for v in ev] == [isinstance(v, torch.Tensor) for v in tv], k
+    np.testing.assert_allclose(es["d"]._data, ts["d"].numpy(), rtol=1e-6, atol=1e-10)
 
 
 def test_lbfgs_float32_converges_like_torch():
@@ -464,3 +468,28 @@ def test_lbfgs_bad_line_search():
 
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         ember.optim.LBFGS(ep, line_search_fn="armijo").step(cl)
+
+
+def test_lbfgs_state_dict_round_trip():
+    A, b, x0 = _least_squares(np.float64)
+    Ae, be = ember.from_numpy(A), ember.from_numpy(b)
+
+    def make(x):
+        p = _param(x)
+        opt = ember.optim.LBFGS([p], max_iter=3, history_size=4, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = ((Ae @ p - be) ** 2).sum()
+            loss.backward()
+            return loss
+        return p, opt, closure
+
+    p1, o1, c1 = make(x0)
+    o1.step(c1)
+    p2, o2, c2 = make(p1._data.copy())
+    o2.load_state_dict(copy.deepcopy(o1.state_dict()))
+    for _ in range(2):
+        o1.step(c1)
+        o2.step(c2)
+    np.testing.assert_array_equal(p1._data, p2._data)

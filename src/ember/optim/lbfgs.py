@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
+from .._tensor import Tensor
 from .optimizer import Optimizer, _bump, _state_tensor, _to_scalar
 
 __all__ = ["LBFGS"]
@@ -175,15 +176,19 @@ class LBFGS(Optimizer):
 
         # the history lives in the state as Tensors (so state_dict holds Tensors); compute on their arrays
         def arr(v):
-            return v._data if v is not None else None
+            return v._data if isinstance(v, Tensor) else v
+
+        def scalar(v):
+            return v._data[()] if isinstance(v, Tensor) else v
 
         d, t = arr(state.get("d")), state.get("t")
         old_dirs = [v._data for v in state.get("old_dirs") or []]
         old_stps = [v._data for v in state.get("old_stps") or []]
-        ro = list(state.get("ro") or [])
-        H_diag = state.get("H_diag")
+        ro = [scalar(v) for v in state.get("ro") or []]
+        H_diag = scalar(state.get("H_diag"))
         prev_flat_grad = arr(state.get("prev_flat_grad"))
         prev_loss = state.get("prev_loss")
+        al = [scalar(v) for v in state["al"]] if "al" in state else None
 
         n_iter = 0
         while n_iter < max_iter:
@@ -208,9 +213,8 @@ class LBFGS(Optimizer):
                     ro.append(1.0 / ys)
                     H_diag = ys / y.dot(y)
                 num_old = len(old_dirs)
-                if "al" not in state:
-                    state["al"] = [None] * history_size
-                al = state["al"]
+                if al is None:
+                    al = [None] * history_size
                 q = np.negative(flat_grad)
                 for i in range(num_old - 1, -1, -1):
                     al[i] = old_stps[i].dot(q) * ro[i]
@@ -263,12 +267,18 @@ class LBFGS(Optimizer):
             if abs(loss - prev_loss) < tolerance_change:
                 break
 
-        state["d"] = _state_tensor(d)
-        state["t"] = t
-        state["old_dirs"] = [_state_tensor(v) for v in old_dirs]
-        state["old_stps"] = [_state_tensor(v) for v in old_stps]
-        state["ro"] = ro
-        state["H_diag"] = H_diag
+        # stored as PyTorch stores them: vectors and the 0-d scalars (ro, al, H_diag) as Tensors
+        def tensor(v):
+            return _state_tensor(np.asarray(v)) if isinstance(v, (np.ndarray, np.generic)) else v
+
+        if al is not None:
+            state["al"] = [tensor(v) for v in al]
+        state["d"] = tensor(d)
+        state["t"] = float(t)
+        state["old_dirs"] = [tensor(v) for v in old_dirs]
+        state["old_stps"] = [tensor(v) for v in old_stps]
+        state["ro"] = [tensor(v) for v in ro]
+        state["H_diag"] = tensor(H_diag)
         state["prev_flat_grad"] = _state_tensor(prev_flat_grad)
         state["prev_loss"] = prev_loss
         return orig_loss
