@@ -485,3 +485,43 @@ def test_notes_modules():
     loss = crit(x, y)
     loss.backward()
     assert repr(loss.detach()) == "tensor(12.5000)" and y.grad.tolist() == [-3.0, -4.0]
+
+
+def test_grad_fn_names_as_torch():
+    x = ember.from_numpy(_arr("prob", (3, 4))).requires_grad_()
+    t = ember.from_numpy(_arr("prob", (3, 4)))
+    for red in REDS:
+        assert type(F.mse_loss(x, t, reduction=red).grad_fn).__name__ == "MseLossBackward0"
+        assert type(F.binary_cross_entropy(x, t, reduction=red).grad_fn).__name__ == "BinaryCrossEntropyBackward0"
+        assert type(F.nll_loss(x, ember.tensor([0, 1, 2]), reduction=red).grad_fn).__name__ == "NllLossBackward0"
+    assert type(F.softmax(x, 1).grad_fn).__name__ == "SoftmaxBackward0"
+    assert type(F.log_softmax(x, 1).grad_fn).__name__ == "LogSoftmaxBackward0"
+
+
+def test_bce_gradient_at_the_clamps():
+    x = np.array([0., 1., 1e-30, 1 - 1e-7, 0.5], np.float32)
+    t = np.array([1., 0., 1., 0., 0.25], np.float32)
+    _run("binary_cross_entropy", [x, t], [0, 1], {"reduction": "sum"}, rtol=1e-4)
+
+
+def test_bce_double_backward():
+    x = ember.from_numpy(_arr("prob", (3, 4)).astype(np.float64)).requires_grad_()
+    t = ember.from_numpy(_arr("prob", (3, 4)).astype(np.float64)).requires_grad_()
+    assert ember.autograd.gradgradcheck(F.binary_cross_entropy, (x, t))
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda w: F.soft_margin_loss(ember.zeros(3), w), "'soft_margin_loss' is not differentiable with respect to "
+                                                     "argument 'target'"),
+    (lambda w: F.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 1]), weight=w), "'nll_loss_forward' is not "
+                                                                                   "differentiable"),
+    (lambda w: F.nll_loss(ember.zeros(2, 3), ember.tensor([0, 1]), weight=w), "argument 'weight'"),
+    (lambda w: F.binary_cross_entropy(ember.zeros(3), ember.zeros(3), weight=w), "'binary_cross_entropy'"),
+    (lambda w: F.multi_margin_loss(ember.zeros(2, 3), ember.tensor([0, 1]), weight=w), "'multi_margin_loss'"),
+])
+def test_arguments_that_cannot_require_grad(call, msg):
+    w = ember.ones(3).requires_grad_()
+    with pytest.raises(RuntimeError, match=msg + ".*This input cannot have requires_grad True."):
+        call(w)
+    with ember.no_grad():
+        call(w)

@@ -308,6 +308,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log-likelihood; input: (C), (N, C) or (N, C, d1, ...) log-probabilities, target: class indices."""
     reduction = _reduction(reduction, size_average, reduce)
     _check_index_target(input, target, weight, "nll_loss")
+    _no_grad_arg(weight, "nll_loss_forward", "weight")
     w = weight._data if weight is not None else None
     return NllLoss.apply(input, target._data, w, ignore_index, reduction)
 
@@ -326,6 +327,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if target._data.shape == input._data.shape and target._data.dtype.kind in "fc":
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_index_target(input, target, weight, "cross_entropy")
+    _no_grad_arg(weight, "nll_loss_forward", "weight")
     w = weight._data if weight is not None else None
     return CrossEntropy.apply(input, target._data, w, ignore_index, reduction, float(label_smoothing))
 
@@ -371,10 +373,45 @@ def _weighted(loss, weight, input, reduction, by_weight=True):
     return _reduce(loss, reduction)
 
 
+def _reduce_array(loss, reduction, ctx, dtype):
+    """Forward-side reduction of a fused loss; remembers what backward needs to undo it."""
+    ctx.reduction, ctx.n = reduction, loss.size
+    if reduction == "none":
+        return loss
+    with xp.errstate(invalid="ignore", divide="ignore"):
+        return xp.asarray(loss.sum() if reduction == "sum" else loss.mean(), dtype)
+
+
+def _loss_grad(ctx, g):
+    """The upstream gradient as a Tensor broadcastable to the unreduced loss."""
+    return g * (1.0 / ctx.n) if ctx.reduction == "mean" else g
+
+
+class MseLoss(Function):
+    """(x - t)^2, reduced; x and t broadcast together."""
+
+    @staticmethod
+    def forward(ctx, x, t, reduction):
+        ctx.save_for_backward(x, t)
+        d = x - t
+        return _reduce_array(d * d, reduction, ctx, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gx = (_loss_grad(ctx, g) * 2.0) * (x - t)
+        n = ctx.needs_input_grad
+        return (gx if n[0] else None), (-gx if n[1] else None), None
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """Mean squared error; input and target: same shape (broadcast with a warning otherwise)."""
     input, target, reduction = _pointwise_args(input, target, reduction, size_average, reduce)
+    if weight is None:
+        if not isinstance(target, Tensor):
+            target = Tensor._make(xp.asarray(target, input._data.dtype), False, None, 0)
+        return MseLoss.apply(input, target, reduction)
     d = input - target
     return _weighted(d * d, weight, input, reduction)
 
@@ -421,13 +458,52 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     x = input._data
     if x.size and not ((x >= 0) & (x <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1")
+    _no_grad_arg(weight, "binary_cross_entropy", "weight")
     input, target, _ = E.promote(input, target)
-    lx = E.clamp(E.log(input), min=-100.0)
-    l1x = E.clamp(E.log(1 - input), min=-100.0)
-    loss = -(target * lx + (1 - target) * l1x)
+    w = None
     if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+        w = weight._data.astype(input._data.dtype, copy=False)
+        try:
+            xp.broadcast_shapes(w.shape, x.shape)
+        except ValueError:
+            raise RuntimeError(f"The size of tensor a ({x.shape[-1] if x.ndim else 1}) must match the size of "
+                               f"tensor b ({w.shape[-1] if w.ndim else 1}) at non-singleton dimension "
+                               f"{max(x.ndim, w.ndim) - 1}") from None
+    return BinaryCrossEntropy.apply(input, target, w, reduction)
+
+
+def _no_grad_arg(t, fname, arg):
+    if t is not None and STATE.enabled and t.requires_grad:
+        raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument '{arg}'. "
+                           "This input cannot have requires_grad True.")
+
+
+class BinaryCrossEntropy(Function):
+    """-w (t log x + (1 - t) log(1 - x)), each log clamped at -100 as PyTorch's; weight w is a constant."""
+
+    @staticmethod
+    def forward(ctx, x, t, w, reduction):
+        ctx.save_for_backward(x, t)
+        ctx.w = w
+        with xp.errstate(divide="ignore"):
+            lx = xp.maximum(xp.log(x), -100)
+            l1x = xp.maximum(xp.log(1 - x), -100)
+        loss = -(t * lx + (1 - t) * l1x)
+        if w is not None:
+            loss = loss * w
+        return _reduce_array(loss.astype(x.dtype, copy=False), reduction, ctx, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gl = _loss_grad(ctx, g)
+        if ctx.w is not None:
+            gl = gl * Tensor._make(ctx.w, False, None, 0)
+        n = ctx.needs_input_grad
+        gx = gl * (x - t) / E.clamp((1 - x) * x, min=1e-12) if n[0] else None
+        with xp.errstate(divide="ignore"):
+            gt = gl * (E.log(1 - x) - E.log(x)) if n[1] else None  # unclamped, as PyTorch's
+        return gx, gt, None, None
 
 
 class SoftplusNeg(Function):
@@ -471,6 +547,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)); target: +1/-1, input's shape."""
+    _no_grad_arg(target, "soft_margin_loss", "target")
     input, target, reduction = _pointwise_args(input, target, reduction, size_average, reduce, warn=False)
     return _reduce(_softplus_neg(target * input), reduction)
 
@@ -620,6 +697,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if weight is not None and weight._data.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     _check_margin_target(input, target)
+    _no_grad_arg(weight, "multi_margin_loss", "weight")
     x = input if input._data.ndim == 2 else input.reshape(1, -1)
     t = target._data.reshape(-1)
     N, C = x._data.shape
@@ -634,8 +712,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if p == 2:
         z = z * z
     if weight is not None:
-        z = z * Tensor._make(weight._data[t][:, None], False, None, 0) if not weight.requires_grad \
-            else z * weight[Tensor._make(t, False, None, 0)].unsqueeze(1)
+        z = z * Tensor._make(weight._data[t][:, None].astype(x._data.dtype), False, None, 0)
     not_y = xp.ones((N, C), bool)
     xp.put_along_axis(not_y, idx, False, axis=1)
     loss = (z * Tensor._make(not_y.astype(x._data.dtype), False, None, 0)).sum(1) / C
