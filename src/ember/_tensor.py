@@ -57,7 +57,9 @@ class Tensor:
         from ._creation import _as_array
 
         check_device(device)
-        if len(args) == 1 and not isinstance(args[0], int):
+        if not args:
+            data = np.zeros((0,), (dtype or _dtypes.get_default_dtype()).np)
+        elif len(args) == 1 and not isinstance(args[0], int):
             data = _as_array(args[0], dtype or _dtypes.get_default_dtype())
         elif all(isinstance(a, int) for a in args):
             data = np.zeros(args, (dtype or _dtypes.get_default_dtype()).np)

@@ -53,6 +53,19 @@ def check_broadcast(sa: tuple, sb: tuple) -> None:
                                f"non-singleton dimension {n + i}")
 
 
+def fit_int(x: int, np_dtype) -> int:
+    """A Python int operand wrapped into an integer dtype's range, as PyTorch does (uint8 - 3 wraps);
+    NumPy would raise OverflowError."""
+    if -128 <= x <= 127 and np_dtype.kind == "i":
+        return x
+    bits = np_dtype.itemsize * 8
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if np_dtype.kind == "i" else (0, (1 << bits) - 1)
+    if lo <= x <= hi:
+        return x
+    x %= 1 << bits
+    return x - (1 << bits) if x > hi else x
+
+
 def promote(a, b, true_div: bool = False):
     """Cast tensor operands to PyTorch's result dtype of ``a`` and ``b`` (scalars stay scalars).
 
@@ -69,18 +82,25 @@ def promote(a, b, true_div: bool = False):
             return a, b, a.dtype
     elif ta and not true_div:
         k = a._data.dtype.kind
-        if (k in "fc" and not isinstance(b, complex)) or (k in "iu" and isinstance(b, int) and not isinstance(b, bool)
-                                                          and k == "i"):
+        if k in "fc" and not isinstance(b, complex):
             return a, b, a.dtype
+        if k == "i" and isinstance(b, int) and not isinstance(b, bool):
+            return a, fit_int(b, a._data.dtype), a.dtype
     elif tb and not true_div:
         k = b._data.dtype.kind
-        if (k in "fc" and not isinstance(a, complex)) or (k == "i" and isinstance(a, int) and not isinstance(a, bool)):
+        if k in "fc" and not isinstance(a, complex):
             return a, b, b.dtype
+        if k == "i" and isinstance(a, int) and not isinstance(a, bool):
+            return fit_int(a, b._data.dtype), b, b.dtype
     dt = _dtypes.result_type(a, b)
     if true_div and not (dt.is_floating_point or dt.is_complex):
         dt = _dtypes.get_default_dtype()
     if ta and a._data.dtype != dt.np:
         a = a.to(dt)
+    elif not ta and type(a) is int and dt.category == 1:
+        a = fit_int(a, dt.np)
     if tb and b._data.dtype != dt.np:
         b = b.to(dt)
+    elif not tb and type(b) is int and dt.category == 1:
+        b = fit_int(b, dt.np)
     return a, b, dt

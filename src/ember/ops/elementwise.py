@@ -12,7 +12,7 @@ from .._tensor import Tensor, tensor_method
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ..backend import xp
-from ._util import as_tensor_arg, promote
+from ._util import as_tensor_arg, fit_int, promote
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder",
@@ -191,7 +191,7 @@ class PowScalar(Function):
         ctx.save_for_backward(a)
         if e == 2:
             return a * a
-        return xp.power(a, e)
+        return xp.power(a, e).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -276,8 +276,20 @@ def add(input, other, *, alpha=1, out=None):
     return _out(r, out)
 
 
+_SUB_BOOL2 = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+              "`logical_xor()` operator instead.")
+_SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
+             "mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _is_bool(x):
+    return isinstance(x, builtins.bool) or (isinstance(x, Tensor) and x._data.dtype == xp.bool_)
+
+
 def sub(input, other, *, alpha=1, out=None):
     other = as_tensor_arg(other)
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError(_SUB_BOOL2 if _is_bool(input) and _is_bool(other) else _SUB_BOOL)
     if not isinstance(input, Tensor):
         return _out(RSub.apply(*promote(other, input)[:2]) if alpha == 1 else add(-other * alpha, input), out)
     a, b, _ = promote(input, other)
@@ -346,10 +358,18 @@ def _nograd_binary(npfn, a, b, float_result=False):
     return Tensor._make(xp.asarray(r, dtype=dt.np), False, None, 0)
 
 
+def _check_int_divisor(bv, dt):
+    if dt.category == 1 and not xp.all(bv):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def floor_divide(input, other, *, out=None):
     a, b, dt = promote(as_tensor_arg(input), as_tensor_arg(other))
+    if dt.category == 0:
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     av = a._data if isinstance(a, Tensor) else a
     bv = b._data if isinstance(b, Tensor) else b
+    _check_int_divisor(bv, dt)
     return _out(Tensor._make(xp.asarray(xp.floor_divide(av, bv), dtype=dt.np), False, None, 0), out)
 
 
@@ -370,6 +390,9 @@ class Remainder(Function):
 
 def remainder(input, other, *, out=None):
     a, b, dt = promote(as_tensor_arg(input), as_tensor_arg(other))
+    if dt.category == 0:
+        raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
+    _check_int_divisor(b._data if isinstance(b, Tensor) else b, dt)
     if not isinstance(a, Tensor):
         return Tensor._make(xp.asarray(xp.remainder(a, b._data), dtype=dt.np), False, None, 0)
     return _out((Remainder1 if isinstance(b, Tensor) else Remainder).apply(a, b), out)
@@ -408,11 +431,14 @@ def pow(input, exponent, *, out=None):
         if not isinstance(s, Tensor) and not a.is_floating_point() and isinstance(s, float):
             a = a.to(_dtypes.get_default_dtype())
         return _out(RPow.apply(a, s), out)
+    if type(exponent) is int and input._data.dtype.kind in "iub":
+        if exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if input._data.dtype.kind != "b" and fit_int(exponent, input._data.dtype) != exponent:
+            raise RuntimeError(f"value cannot be converted to type {input._data.dtype.name}_t without overflow")
     a, b, _ = promote(input, exponent)
     if isinstance(b, Tensor):
         return _out(PowTensor.apply(a, b), out)
-    if a._data.dtype.kind in "iu" and b < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _out(PowScalar.apply(a, b), out)
 
 
