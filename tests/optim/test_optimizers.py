@@ -493,3 +493,35 @@ def test_lbfgs_state_dict_round_trip():
         o1.step(c1)
         o2.step(c2)
     np.testing.assert_array_equal(p1._data, p2._data)
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+                                         ("AdamW", dict(lr=0.01))])
+def test_training_a_module_matches_torch(name, kwargs):
+    """End to end: nn modules, zero_grad/backward/step and a OneCycleLR schedule give torch's losses."""
+    em = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 1))
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    with torch.no_grad():
+        for e, t in zip(em.parameters(), tm.parameters()):
+            t.copy_(torch.from_numpy(e._data.copy()))
+    eo, to = getattr(ember.optim, name)(em.parameters(), **kwargs), getattr(torch.optim, name)(tm.parameters(),
+                                                                                               **kwargs)
+    es = ember.optim.lr_scheduler.OneCycleLR(eo, 0.05, total_steps=30)
+    ts = torch.optim.lr_scheduler.OneCycleLR(to, 0.05, total_steps=30)
+    x = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+    y = x.sum(1, keepdims=True)
+    for _ in range(30):
+        eo.zero_grad()
+        le = ((em(ember.from_numpy(x)) - ember.from_numpy(y)) ** 2).mean()
+        le.backward()
+        eo.step()
+        es.step()
+        to.zero_grad()
+        lt = ((tm(torch.from_numpy(x)) - torch.from_numpy(y)) ** 2).mean()
+        lt.backward()
+        to.step()
+        ts.step()
+        assert math.isclose(le.item(), lt.item(), rel_tol=1e-4, abs_tol=1e-6)
+    for e, t in zip(em.parameters(), tm.parameters()):
+        np.testing.assert_allclose(e._data, t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert eo.state_dict()["param_groups"] == to.state_dict()["param_groups"]
