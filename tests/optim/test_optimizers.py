@@ -525,3 +525,18 @@ def test_training_a_module_matches_torch(name, kwargs):
     for e, t in zip(em.parameters(), tm.parameters()):
         np.testing.assert_allclose(e._data, t.detach().numpy(), rtol=1e-4, atol=1e-5)
     assert eo.state_dict()["param_groups"] == to.state_dict()["param_groups"]
+
+
+def test_adagrad_param_group_added_later():
+    ep, tp = _make()
+    eo = ember.optim.Adagrad(ep[:1], lr=0.1, initial_accumulator_value=0.5)
+    to = torch.optim.Adagrad(tp[:1], lr=0.1, initial_accumulator_value=0.5)
+    eo.add_param_group({"params": ep[1:], "initial_accumulator_value": 2.0})
+    to.add_param_group({"params": tp[1:], "initial_accumulator_value": 2.0})
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        _set_grads(ep, tp, rng, False)
+        eo.step()
+        to.step()
+    _assert_params(ep, tp, 1e-5, 1e-6)
+    _assert_state(eo, to, ep, tp, 1e-5, 1e-6)

@@ -50,6 +50,11 @@ class Adagrad(Optimizer):
             params = _params_with_grad(group)
             if not params:
                 continue
+            for p in params:
+                st = self.state[p]
+                if len(st) == 0:  # a parameter added after construction (torch takes the default value here)
+                    st["step"] = _step_tensor()
+                    st["sum"] = _state_tensor(np.full_like(p._data, self.defaults["initial_accumulator_value"]))
             states = [self.state[p] for p in params]
             adagrad([p._data for p in params], [p._grad._data for p in params], [s["sum"]._data for s in states],
                     [s["step"]._data for s in states], lr=_to_scalar(group["lr"]), weight_decay=group["weight_decay"],
