@@ -525,3 +525,51 @@ def test_arguments_that_cannot_require_grad(call, msg):
         call(w)
     with ember.no_grad():
         call(w)
+
+
+def _f32(*s):
+    return RNG.standard_normal(s).astype(np.float32)
+
+
+EDGE = [
+    ("cross_entropy", lambda: (_f32(0, 4), np.zeros(0, np.int64)), {}),
+    ("cross_entropy", lambda: (_f32(0, 4), np.zeros(0, np.int64)), {"reduction": "sum"}),
+    ("cross_entropy", lambda: (_f32(4), np.abs(_f32(4))), {}),
+    ("cross_entropy", lambda: (_f32(4), np.array([2])), {}),
+    ("nll_loss", lambda: (_f32(4), np.array([2])), {"reduction": "none"}),
+    ("cross_entropy", lambda: (_f32(2, 3, 4, 5), np.zeros((2, 4, 6), np.int64)), {}),
+    ("cross_entropy", lambda: (_f32(2, 3), np.array([[0.2, 0.8, 0.0], [1, 0, 0]], np.float64)), {}),
+    ("kl_div", lambda: (_f32(4), np.abs(_f32(4))), {"reduction": "batchmean"}),
+    ("multi_margin_loss", lambda: (_f32(4), np.array(2)), {}),
+    ("multi_margin_loss", lambda: (_f32(2, 3), np.array([0., 1.], np.float32)), {}),
+    ("multilabel_margin_loss", lambda: (_f32(3), np.array([0, -1, 5])), {}),
+    ("multilabel_margin_loss", lambda: (_f32(2, 3), np.array([[0, -2, 1], [1, 2, -1]])), {}),
+    ("triplet_margin_loss", lambda: (_f32(4), _f32(4), _f32(4)), {}),
+    ("margin_ranking_loss", lambda: (_f32(3, 1), _f32(3, 4), np.sign(_f32(3, 4))), {}),
+    ("hinge_embedding_loss", lambda: (_f32(3, 4), np.sign(_f32(4))), {}),
+    ("gaussian_nll_loss", lambda: (_f32(3, 4), _f32(3, 4), 0.5), {}),
+    ("l1_loss", lambda: (_f32(3, 4), _f32(3, 1)), {}),
+    ("smooth_l1_loss", lambda: (_f32(3, 4), np.zeros((3, 4), np.int64)), {}),
+    ("mse_loss", lambda: (_f32(3, 4).astype(np.float64), _f32(3, 4)), {}),
+    ("binary_cross_entropy", lambda: (np.array([0.5, 0.2], np.float32), np.array([1, 0], np.int64)), {}),
+    ("binary_cross_entropy", lambda: (np.array([0.5, 0.2], np.float32), np.array([1, 0], np.float64)), {}),
+    ("binary_cross_entropy_with_logits", lambda: (_f32(3), np.array([1, 0, 1], np.int64)), {}),
+    ("cosine_embedding_loss", lambda: (_f32(2, 3), _f32(2, 3), np.array([1, 0])), {}),
+]
+
+
+@pytest.mark.parametrize("name,make,kw", EDGE, ids=[f"{e[0]}-{i}" for i, e in enumerate(EDGE)])
+def test_edge_cases_match_torch(name, make, kw):
+    args = make()
+    ea = [ember.from_numpy(np.array(a)) if isinstance(a, np.ndarray) else a for a in args]
+    ta = [torch.from_numpy(np.array(a)) if isinstance(a, np.ndarray) else a for a in args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expect = getattr(TF, name)(*ta, **kw)
+        except Exception as e:  # noqa: BLE001 - the same exception type is the expectation
+            with pytest.raises(type(e)):
+                getattr(F, name)(*ea, **kw)
+            return
+        got = getattr(F, name)(*ea, **kw)
+    assert_close(got, expect, rtol=1e-5, atol=1e-6)

@@ -310,6 +310,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     _check_index_target(input, target, weight, "nll_loss")
     _no_grad_arg(weight, "nll_loss_forward", "weight")
     w = weight._data if weight is not None else None
+    if input._data.ndim == 1 and target._data.ndim == 1:
+        target = target.reshape(())
     return NllLoss.apply(input, target._data, w, ignore_index, reduction)
 
 
@@ -329,6 +331,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     _check_index_target(input, target, weight, "cross_entropy")
     _no_grad_arg(weight, "nll_loss_forward", "weight")
     w = weight._data if weight is not None else None
+    if input._data.ndim == 1 and target._data.ndim == 1:
+        target = target.reshape(())
     return CrossEntropy.apply(input, target._data, w, ignore_index, reduction, float(label_smoothing))
 
 
@@ -456,6 +460,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ValueError(f"Using a target size ({_size_str(target._data.shape)}) that is different to the input "
                          f"size ({_size_str(input._data.shape)}) is deprecated. Please ensure they have the same size.")
     x = input._data
+    if target._data.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {_DT_NAMES.get(target._data.dtype.name)} but expected "
+                           f"{_DT_NAMES.get(x.dtype.name)}")
     if x.size and not ((x >= 0) & (x <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1")
     _no_grad_arg(weight, "binary_cross_entropy", "weight")
@@ -533,6 +540,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if tuple(target._data.shape) != tuple(input._data.shape):
         raise ValueError(f"Target size ({_size_str(target._data.shape)}) must be the same as input size "
                          f"({_size_str(input._data.shape)})")
+    if target._data.dtype.kind not in "fc":
+        raise RuntimeError(f"result type {_DT_NAMES.get(input._data.dtype.name)} can't be cast to the desired "
+                           f"output type {_DT_NAMES.get(target._data.dtype.name)}")
     input, target, _ = E.promote(input, target)
     sp = _softplus_neg(input)
     if pos_weight is not None:
@@ -733,9 +743,9 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     x = input if input._data.ndim == 2 else input.reshape(1, -1)
     t = target._data.reshape(x._data.shape)
     N, C = x._data.shape
+    if ((t < -1) | (t >= C)).any():
+        raise RuntimeError("argument #2 'target' is out of range")
     valid = xp.cumprod(t >= 0, axis=1).astype(bool)  # entries before the first -1
-    if (t[valid] >= C).any():
-        raise RuntimeError("target out of range")
     is_target = xp.zeros((N, C), bool)
     rows = xp.nonzero(valid)[0]
     is_target[rows, t[valid]] = True
