@@ -261,3 +261,24 @@ def test_plain_safetensors_file_loads(tmp_path):
               str(tmp_path / "p.safetensors"))
     d = ember.load(tmp_path / "p.safetensors")
     assert d["x"].shape == (2, 3) and d["y"].dtype == ember.int64
+
+
+@requires_torch
+def test_corrupt_storage_bytes_and_bad_geometry(tmp_path):
+    p = tmp_path / "c.pt"
+    torch.save({"a": torch.arange(64.)}, p)
+    data = bytearray(p.read_bytes())
+    i = data.find(np.arange(64.).astype(np.float32).tobytes()[16:32])
+    assert i > 0
+    data[i] ^= 0xFF  # zip CRC check catches it
+    p.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="c.pt"):
+        ember.load(p)
+    # a pickle asking for a view outside its storage (or negative strides) is refused, not read
+    from ember.serialization import _Corrupt, _rebuild_tensor
+    st = np.arange(4, dtype=np.float32)
+    with pytest.raises(_Corrupt):
+        _rebuild_tensor(st, 0, (3, 3), (3, 1))
+    with pytest.raises(_Corrupt):
+        _rebuild_tensor(st, 3, (2,), (-1,))
+    assert _rebuild_tensor(st, 1, (2, 2), (0, 1)).tolist() == [[1., 2.], [1., 2.]]

@@ -311,7 +311,14 @@ class _StorageType:
 def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
                     metadata=None):
     size, stride = tuple(size), tuple(stride)
+    if not isinstance(storage, np.ndarray):
+        raise _Corrupt("a tensor without a storage")
+    if (len(size) != len(stride) or not all(isinstance(v, int) and v >= 0 for v in size + stride)
+            or not isinstance(storage_offset, int) or storage_offset < 0):
+        raise _Corrupt(f"invalid tensor geometry: offset {storage_offset}, size {size}, stride {stride}")
     if not size:
+        if storage_offset >= storage.size:
+            raise _Corrupt(f"scalar tensor at offset {storage_offset} is outside its storage ({storage.size})")
         arr = storage[storage_offset:storage_offset + 1].reshape(())
     else:
         need = storage_offset + 1 + sum((s - 1) * st for s, st in zip(size, stride)) if min(size) > 0 else 0
@@ -342,6 +349,8 @@ def _codecs_encode(s, encoding="utf-8"):
 
 
 def _np_scalar(dtype, data):
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biufc" or not isinstance(data, bytes):
+        raise pickle.UnpicklingError("numpy scalars are only allowed for numeric dtypes")
     return np.frombuffer(data, dtype=dtype, count=1)[0]
 
 
