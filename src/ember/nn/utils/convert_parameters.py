@@ -19,5 +19,5 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
     pointer = 0
     for param in parameters:
         n = param.numel()
-        param.data = vec._data[pointer:pointer + n].reshape(param._data.shape).astype(param._data.dtype)
+        param._data = vec._data[pointer:pointer + n].reshape(param._data.shape)  # a view of vec, as torch
         pointer += n
