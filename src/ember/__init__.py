@@ -16,6 +16,7 @@ from .ops import *
 from ._printing import get_printoptions, set_printoptions
 from ._legacy import *
 from . import nn  # noqa: E402,F401
+linalg = __import__("importlib").import_module(".linalg", __name__)  # not `from .`: ops.linalg shadows it
 from .serialization import save, load  # noqa: E402
 from . import optim  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
