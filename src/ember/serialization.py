@@ -9,6 +9,10 @@ reference) is kept as JSON in the header's ``__metadata__["ember"]``. Any safete
 ``ember.load`` also reads PyTorch's zip checkpoints (``torch.save``) without torch and without running
 pickled code: a restricted unpickler admits only the few globals a checkpoint uses (tensor rebuild
 functions, storage types, OrderedDict, dtypes...) and maps them to ember objects.
+
+The safetensors format is written and read here directly (it is small and documented) so that ember
+needs only NumPy; writing streams each tensor's bytes without building the file in memory. The
+``safetensors`` package, where installed, is what the tests use to check that the files are valid.
 """
 from __future__ import annotations
 

@@ -85,9 +85,8 @@ def _softmax_args(name, input, dim, dtype):
     if dtype is not None:
         input = E._cast(input, _dtypes.to_dtype(dtype))
     if input._data.dtype.kind not in "fc":
-        kernel = "softmax" if name != "log_softmax" else "log_softmax"
-        raise NotImplementedError(f'"{kernel}_lastdim_kernel_impl" not implemented for '
-                                  f"'{input.dtype.name.capitalize() if input.dtype.name != 'int64' else 'Long'}'")
+        dt = input._data.dtype.name
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{_DT_NAMES.get(dt, dt)}\'')
     nd = input._data.ndim
     d = wrap_dim(dim, nd)
     if nd == 0:
