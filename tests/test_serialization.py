@@ -282,3 +282,16 @@ def test_corrupt_storage_bytes_and_bad_geometry(tmp_path):
     with pytest.raises(_Corrupt):
         _rebuild_tensor(st, 3, (2,), (-1,))
     assert _rebuild_tensor(st, 1, (2, 2), (0, 1)).tolist() == [[1., 2.], [1., 2.]]
+
+
+def test_save_errors_and_file_mode(tmp_path):
+    with pytest.raises(RuntimeError, match="Parent directory .* does not exist."):
+        ember.save({}, tmp_path / "missing" / "x.pt")
+    p = tmp_path / "m.pt"
+    ember.save({"a": 1}, p)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~mask)
+    os.chmod(p, 0o640)
+    ember.save({"a": 2}, p)
+    assert (p.stat().st_mode & 0o777) == 0o640 and ember.load(p) == {"a": 2}

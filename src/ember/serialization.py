@@ -145,6 +145,16 @@ def _write(fh, header: bytes, tensors: dict) -> None:
             fh.write(memoryview(a.reshape(-1)).cast("B"))
 
 
+def _file_mode(path: str) -> int:
+    """The mode a plain open(path, 'wb') would give: the existing file's, else 0666 minus the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False) -> None:
     """Save ``obj`` (tensors, state dicts, whole training checkpoints) to path or binary file ``f``.
@@ -161,8 +171,11 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         return
     path = os.fspath(f)
     d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise RuntimeError(f"Parent directory {os.path.dirname(path) or d} does not exist.")
     fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode(path))  # mkstemp's 0600 would make checkpoints private
         with os.fdopen(fd, "wb") as fh:
             _write(fh, header, enc.tensors)
             fh.flush()
