@@ -22,6 +22,9 @@ from . import optim  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 
 from ._surface import *
+from .ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
+from .ops.pool import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d, max_pool2d,  # noqa: E402
+                       max_pool3d)
 from . import cuda, backends, accelerator, multiprocessing  # noqa: E402,F401
 from ._alias import install_torch_alias, uninstall_torch_alias  # noqa: E402,F401
 
