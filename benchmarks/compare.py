@@ -218,13 +218,13 @@ def conv_layers(reps):
         ex, ew = ember.from_numpy(xa).requires_grad_(), ember.from_numpy(wa).requires_grad_()
         tx, tw = torch.from_numpy(xa).requires_grad_(), torch.from_numpy(wa).requires_grad_()
         with ember.no_grad(), torch.no_grad():
-            fe, ft = time_pair(lambda: ember.nn.functional.conv2d(ex, ew, padding=1),
-                               lambda: torch.nn.functional.conv2d(tx, tw, padding=1), reps, 3)
+            fe, ft = time_pair(lambda ex=ex, ew=ew: ember.nn.functional.conv2d(ex, ew, padding=1),
+                               lambda tx=tx, tw=tw: torch.nn.functional.conv2d(tx, tw, padding=1), reps, 3)
 
-        def eb():
+        def eb(ex=ex, ew=ew):
             ember.nn.functional.conv2d(ex, ew, padding=1).sum().backward()
 
-        def tb():
+        def tb(tx=tx, tw=tw):
             torch.nn.functional.conv2d(tx, tw, padding=1).sum().backward()
         be, bt = time_pair(eb, tb, reps, 2)
         print(f"   {f'{c}ch {hw}x{hw}':<16}{flops / fe / 1e9:>15.0f}{flops / ft / 1e9:>15.0f}"

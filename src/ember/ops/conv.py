@@ -132,7 +132,7 @@ def _check_common(fn, input, weight, bias, nd, groups, transposed):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {fn}, but got input of "
                            f"size: {list(input._data.shape)}")
     if weight._data.ndim != nd + 2:
-        raise RuntimeError(f"weight should have at least three dimensions" if nd == 1 else
+        raise RuntimeError("weight should have at least three dimensions" if nd == 1 else
                            f"Expected {nd + 2}-dimensional input for {nd + 2}-dimensional weight "
                            f"{list(weight._data.shape)}, but got {dims}-dimensional input of size "
                            f"{list(input._data.shape)} instead")
