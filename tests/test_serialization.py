@@ -295,3 +295,23 @@ def test_save_errors_and_file_mode(tmp_path):
     os.chmod(p, 0o640)
     ember.save({"a": 2}, p)
     assert (p.stat().st_mode & 0o777) == 0o640 and ember.load(p) == {"a": 2}
+
+
+@requires_torch
+def test_torch_zip_big_endian_byteorder(tmp_path):
+    bio = io.BytesIO()
+    torch.save({"w": torch.arange(6.).reshape(2, 3), "i": torch.tensor([1, -2])}, bio)
+    src = zipfile.ZipFile(io.BytesIO(bio.getvalue()))
+    # rewrite the archive as a big-endian machine would have written it
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n in src.namelist():
+            data = src.read(n)
+            if n.endswith("byteorder"):
+                data = b"big"
+            elif "/data/" in n:
+                dt = np.float32 if len(data) == 24 else np.int64
+                data = np.frombuffer(data, dt).astype(np.dtype(dt).newbyteorder(">")).tobytes()
+            z.writestr(n, data)
+    back = ember.load(io.BytesIO(out.getvalue()))
+    assert back["w"].tolist() == [[0., 1., 2.], [3., 4., 5.]] and back["i"].tolist() == [1, -2]
