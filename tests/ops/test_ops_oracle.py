@@ -110,7 +110,7 @@ def _random_like(outs, rng, requires_grad=False):
 # node (setitem's CopySlices). Every other differentiable entry must show PyTorch's node name.
 NAME_DIFFS = {
     "composite": {"addcdiv", "addcmul", "addmv", "baddbmm", "deg2rad", "rad2deg", "diag_embed", "dist", "erfc",
-                  "frac", "hypot", "lerp", "logaddexp", "xlogy", "std", "std_mean", "var_mean", "norm", "vdot",
+                  "frac", "hypot", "lerp", "logaddexp", "xlogy", "std_mean", "var_mean", "norm", "vdot",
                   "inner", "einsum", "atleast_2d"},
     "multi-output node": {"split", "chunk", "unbind", "stack"},
     "view/reshape bookkeeping": {"reshape", "ravel", "transpose", "sum_to_size", "getitem", "setitem", "matmul",

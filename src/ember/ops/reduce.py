@@ -2,7 +2,6 @@
 logsumexp, norm, all/any, cumsum."""
 from __future__ import annotations
 
-import builtins
 from collections import namedtuple
 
 from .. import _dtypes
@@ -121,9 +120,30 @@ class Var(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        g = _restore(g, ctx.in_shape, ctx.dims, ctx.keepdim)
-        centered = a - mean(a, ctx.dims, keepdim=True)
-        return g * centered * (2.0 / builtins.max(ctx.n - ctx.correction, 0)), None, None, None
+        return _var_backward(ctx, a, g), None, None, None
+
+
+def _var_backward(ctx, a, g):
+    g = _restore(g, ctx.in_shape, ctx.dims, ctx.keepdim)
+    centered = a - mean(a, ctx.dims, keepdim=True)
+    dof = ctx.n - ctx.correction
+    return g * centered * (2.0 / dof if dof > 0 else float("inf"))
+
+
+class Std(Function):
+    """sqrt(var) fused: its gradient is zero where the std is zero (constant input), as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, a, dims, correction, keepdim):
+        out = xp.sqrt(Var.forward(ctx, a, dims, correction, keepdim))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from .elementwise import where
+        a, out = ctx.saved_tensors
+        return _var_backward(ctx, a, where(out == 0, 0.0, g / (out * 2))), None, None, None
 
 
 def _correction(unbiased, correction):
@@ -140,8 +160,10 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
 
 
 def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, out=None):
-    from .elementwise import sqrt
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    dims = dims_tuple(dim, input._data.ndim)
+    return Std.apply(input, dims, _correction(unbiased, correction), keepdim)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):

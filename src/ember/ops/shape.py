@@ -439,7 +439,7 @@ class Cat(Function):
         out = [None]
         start = 0
         for s in ctx.sizes:
-            out.append(narrow(g, ctx.dim, start, s) if s else None)
+            out.append(narrow(g, ctx.dim, start, s))
             start += s
         return tuple(out)
 
@@ -537,8 +537,9 @@ def chunk(input, chunks: int, dim: int = 0):
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d]
-    step = -(-size // chunks) if size else 1
-    return split(input, step, d)
+    if size == 0:
+        return tuple(narrow(input, d, 0, 0) for _ in range(chunks))  # PyTorch: `chunks` empty pieces
+    return split(input, -(-size // chunks), d)
 
 
 def unbind(input, dim: int = 0):
