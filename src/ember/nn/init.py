@@ -88,19 +88,24 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
-    """Fill with N(mean, std²) truncated to [a, b] (inverse-CDF sampling, as PyTorch)."""
-    from scipy.special import erfinv
-
-    def norm_cdf(x):
-        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
-
+    """Fill with N(mean, std²) truncated to [a, b]: exact rejection sampling (NumPy has no erfinv)."""
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
                       "may be incorrect.", stacklevel=2)
-    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    u = _rng(generator).uniform(2 * lo - 1, 2 * hi - 1, tensor._data.shape)
-    x = erfinv(u) * (std * math.sqrt(2.0)) + mean
-    return _fill(tensor, np.clip(x, a, b))
+    rng = _rng(generator)
+    n = tensor._data.size
+    out = np.empty(n, np.float64)
+    filled = 0
+    for _ in range(1000):
+        if filled == n:
+            break
+        draw = rng.standard_normal(max(2 * (n - filled), 64)) * std + mean
+        draw = draw[(draw >= a) & (draw <= b)][:n - filled]
+        out[filled:filled + draw.size] = draw
+        filled += draw.size
+    if filled < n:  # an interval far in the tails: fall back to uniform values inside it
+        out[filled:] = rng.uniform(a, b, n - filled)
+    return _fill(tensor, out.reshape(tensor._data.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
