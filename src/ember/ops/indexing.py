@@ -2,8 +2,8 @@
 take, take_along_dim, nonzero/argwhere, and their in-place forms.
 
 Accumulation (scatter_add, index_add and the backward of gathers) goes through ``_add_at`` on flat
-indices: ``np.bincount`` with weights for floats, 1-D ``np.add.at`` otherwise — never ``np.add.at``
-with a tuple of index grids, which is several times slower.
+indices: ``np.bincount`` with weights when the values outnumber the output, 1-D ``np.add.at``
+otherwise — never ``np.add.at`` with a tuple of index grids, which is several times slower.
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def _const(a) -> Tensor:
 
 def _add_at(out_flat, flat_idx, vals) -> None:
     """out_flat[flat_idx] += vals with duplicates accumulating (out_flat: a 1-D array)."""
-    if out_flat.dtype.kind == "f" and flat_idx.size:
+    if out_flat.dtype.kind == "f" and flat_idx.size >= out_flat.size > 0:
+        # Dense: one bincount pass beats add.at; sparse (few values into a big output): 1-D add.at wins.
         out_flat += xp.bincount(flat_idx, weights=vals, minlength=out_flat.size).astype(out_flat.dtype, copy=False)
     else:
         xp.add.at(out_flat, flat_idx, vals)
