@@ -129,6 +129,8 @@ NORMS = {
     "batch_norm_train": (lambda f, x, w, b: f.batch_norm(x, None, None, w, b, True), (3, 4, 5), (4,)),
     "batch_norm_2d": (lambda f, x, w, b: f.batch_norm(x, None, None, w, b, True), (6, 4), (4,)),
     "local_response_norm": (lambda f, x, w, b: f.local_response_norm(x * w.reshape(1, 4, 1), 3), (3, 4, 5), (4,)),
+    "rms_norm": (lambda f, x, w, b: f.rms_norm(x, (4, 5), x[0] * 0 + w.reshape(4, 1), 1e-3),
+                 (3, 4, 5), (4,)),
     "normalize": (lambda f, x, w, b: f.normalize(x * w.reshape(1, 4, 1), dim=1), (3, 4, 5), (4,)),
     "normalize_p1": (lambda f, x, w, b: f.normalize(x + w.reshape(1, 4, 1), p=1.0, dim=-1), (3, 4, 5), (4,)),
 }
@@ -150,7 +152,7 @@ def test_norm_functional(name):
             assert_close(a.grad, b_.grad, rtol=1e-4, atol=1e-4)
     e64 = [ember.from_numpy(a.astype(np.float64)).requires_grad_() for a in (x[:2, :, :3], w, b)] \
         if len(xs) == 3 and name != "layer_norm_2d" else None
-    if e64 is not None and name not in ("local_response_norm", "normalize", "normalize_p1"):
+    if e64 is not None and name not in ("local_response_norm", "normalize", "normalize_p1", "rms_norm"):
         ws_ok = e64[1].shape[0] == (4 if ws == (4,) else e64[0].shape[-1])
         if ws_ok and name != "layer_norm":
             assert gradcheck(lambda *a: fn(F, *a), tuple(e64))
@@ -338,3 +340,16 @@ def test_clip_grad_and_vector_conversion():
     assert v.shape == (17,)
     U.vector_to_parameters(ember.arange(17.0), ep)
     assert ep[1].tolist() == [12.0, 13.0, 14.0, 15.0, 16.0] and isinstance(ep[1], ember.nn.Parameter)
+
+
+def test_pdist_channel_shuffle():
+    x = _data((5, 4))
+    for p in (2.0, 1.0, 3.0):
+        ex, tx = ember.from_numpy(x.copy()).requires_grad_(), torch.from_numpy(x.copy()).requires_grad_()
+        ey, ty = F.pdist(ex, p), TF.pdist(tx, p)
+        assert_close(ey, ty, rtol=1e-5, atol=1e-5)
+        ey.sum().backward()
+        ty.sum().backward()
+        assert_close(ex.grad, tx.grad, rtol=1e-4, atol=1e-5)
+    y = _data((2, 6, 3))
+    assert_close(F.channel_shuffle(ember.from_numpy(y), 3), TF.channel_shuffle(torch.from_numpy(y), 3))

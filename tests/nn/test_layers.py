@@ -57,6 +57,7 @@ LAYERS = {
     "InstanceNorm2d": (lambda n: n.InstanceNorm2d(3), [(2, 3, 4, 4)]),
     "InstanceNorm2d_affine": (lambda n: n.InstanceNorm2d(3, affine=True, track_running_stats=True), [(2, 3, 4, 4)]),
     "InstanceNorm1d": (lambda n: n.InstanceNorm1d(3), [(2, 3, 7)]),
+    "RMSNorm": (lambda n: n.RMSNorm((3, 4)), [(2, 3, 4)]),
     "LocalResponseNorm": (lambda n: n.LocalResponseNorm(3, alpha=0.1), [(2, 5, 3, 3)]),
     "Dropout_eval": (lambda n: n.Dropout(0.3).eval(), [(4, 6)]),
     "Dropout2d_eval": (lambda n: n.Dropout2d(0.3, inplace=True).eval(), [(2, 3, 4, 4)]),

@@ -18,7 +18,7 @@ from .inplace import _apply
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_",
            "gelu", "silu", "mish", "softplus", "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "sigmoid",
            "tanh", "threshold", "threshold_", "prelu", "logsigmoid", "softsign", "tanhshrink", "hardshrink",
-           "softshrink", "glu", "rrelu"]
+           "softshrink", "glu", "rrelu", "rrelu_"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -203,6 +203,10 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     if inplace:
         return _inplace(input, lambda t: t * _const(slope))
     return out
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from . import reduce as R
 from .linalg import matmul
 
 __all__ = ["pad", "one_hot", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "embedding",
-           "bilinear", "pixel_shuffle", "pixel_unshuffle", "cosine_similarity", "pairwise_distance"]
+           "bilinear", "pixel_shuffle", "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "pdist",
+           "channel_shuffle"]
 
 
 def _const(arr) -> Tensor:
@@ -391,3 +392,25 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
         return R.amax(E.abs(d), -1, keepdim=keepdim)
     return E.pow(R.sum(E.pow(E.abs(d), p), -1, keepdim=keepdim), 1.0 / p)
 
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """Distances between all pairs of rows of input (N, M): the upper triangle, row by row."""
+    if input._data.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input._data.ndim}D")
+    i, j = xp.triu_indices(input._data.shape[0], 1)
+    d = input[_const(i)] - input[_const(j)]
+    if p == 2:
+        return E.sqrt(R.sum(d * d, -1))
+    if p == math.inf:
+        return R.amax(E.abs(d), -1)
+    return E.pow(R.sum(E.pow(E.abs(d), p), -1), 1.0 / p)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g·k, *) → channels reordered as (k, g): the ShuffleNet permutation."""
+    n, c = input._data.shape[:2]
+    rest = input._data.shape[2:]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)

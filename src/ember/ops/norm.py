@@ -15,7 +15,7 @@ from ..backend import xp
 from . import elementwise as E
 from . import reduce as R
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm", "normalize"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm", "normalize", "rms_norm"]
 
 
 def _const(arr) -> Tensor:
@@ -253,3 +253,18 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     else:
         norm = E.pow(R.sum(E.pow(E.abs(input), p), dim, keepdim=True), 1.0 / p)
     return input / E.clamp_min(norm, eps)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight=None, eps: float | None = None) -> Tensor:
+    """input / sqrt(mean(input²) + eps) over the trailing ``normalized_shape`` dims, times weight."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    k = len(normalized_shape)
+    if tuple(input._data.shape[input._data.ndim - k:]) != tuple(normalized_shape):
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{input.shape}")
+    if eps is None:
+        eps = float(xp.finfo(input._data.dtype).eps)
+    axes = tuple(range(input._data.ndim - k, input._data.ndim))
+    out = input * E.rsqrt(R.mean(input * input, axes, keepdim=True) + eps)
+    return out * weight if weight is not None else out

@@ -4,9 +4,7 @@ from __future__ import annotations
 import numbers
 
 from ... import _creation
-from ...ops import elementwise as E
-from ...ops import reduce as R
-from ...ops.norm import group_norm, instance_norm, layer_norm, local_response_norm
+from ...ops.norm import group_norm, instance_norm, layer_norm, local_response_norm, rms_norm
 from .. import init
 from ..parameter import Parameter
 from .batchnorm import _NormBase
@@ -172,11 +170,7 @@ class RMSNorm(Module):
             init.ones_(self.weight)
 
     def forward(self, input):
-        import numpy as np
-        eps = self.eps if self.eps is not None else float(np.finfo(input._data.dtype).eps)
-        axes = tuple(range(input.dim() - len(self.normalized_shape), input.dim()))
-        out = input * E.rsqrt(R.mean(input * input, axes, keepdim=True) + eps)
-        return out * self.weight if self.weight is not None else out
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
