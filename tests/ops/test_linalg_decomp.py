@@ -267,8 +267,10 @@ def test_cross(sa, sb, dim):
 
 
 def test_cross_default_dim_and_errors():
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="without specifying the dim"):
         check(lambda a, b: a.cross(b), lambda a, b: a.cross(b), randn(3, 2), randn(3, 2))
+    with pytest.warns(UserWarning, match="without specifying the dim"):
+        ember.cross(ember.ones(3), ember.ones(3))
     raises_like(lambda a, b: ember.linalg.cross(a, b), lambda a, b: torch.linalg.cross(a, b), randn(2), randn(2))
     raises_like(lambda a, b: ember.linalg.cross(a, b), lambda a, b: torch.linalg.cross(a, b), randn(2, 3), randn(3))
     gradgrad(lambda a, b: ember.linalg.cross(a, b), randn(2, 3), randn(2, 3))

@@ -60,6 +60,15 @@ def test_topk(k, dim, largest):
           lambda a: torch.topk(a, k, dim=dim, largest=largest, sorted=True), x.astype(np.float64))
 
 
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_small_k_partition_path(largest):
+    x = randn(6, 200)
+    check(lambda a: a.topk(5, largest=largest), lambda a: a.topk(5, largest=largest), x)
+    check(lambda a: a.topk(3, 0, largest=largest), lambda a: a.topk(3, 0, largest=largest), randn(40, 3))
+    x[2, 7] = np.nan  # NaN: the full-sort path
+    check(lambda a: a.topk(5, largest=largest), lambda a: a.topk(5, largest=largest), x)
+
+
 def test_topk_errors():
     raises_like(lambda a: a.topk(3), lambda a: a.topk(3), randn(2))
     raises_like(lambda a: a.topk(1, 2), lambda a: a.topk(1, 2), randn(2, 2))

@@ -637,6 +637,10 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, tol=None):
 def cross(input, other, dim=None):
     """The cross product of 3-vectors along dim (broadcasting); dim=None: the first dim of size 3."""
     if dim is None:
+        import warnings
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
         shape = xp.broadcast_shapes(input._data.shape, other._data.shape)
         dim = next((k for k, s in enumerate(shape) if s == 3), -1)
     return linalg_cross(input, other, dim=dim)
