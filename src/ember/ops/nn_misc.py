@@ -24,6 +24,19 @@ def _const(arr) -> Tensor:
     return Tensor._make(arr, False, None, 0)
 
 
+def _index_add_rows(src, index, n: int):
+    """out (n, *rest) with out[index[k]] += src[k]: one weighted bincount (no slow np.add.at)."""
+    rest = src.shape[1:]
+    m = 1
+    for r in rest:
+        m *= r
+    if src.shape[0] == 0 or m == 0:
+        return xp.zeros((n,) + rest, src.dtype)
+    flat = (index.reshape(-1, 1) * m + xp.arange(m)).reshape(-1)
+    out = xp.bincount(flat, weights=src.reshape(-1), minlength=n * m)
+    return out.astype(src.dtype, copy=False).reshape((n,) + rest)
+
+
 # ---------------------------------------------------------------------------------------------
 # Gathers along dims (index arrays per dim) and their adjoint
 class _Gather(Function):
@@ -50,13 +63,9 @@ class _GatherAdjoint(Function):
     def forward(ctx, g, dims, idx, shape):
         ctx.dims, ctx.idx = dims, idx
         for d, i in reversed(list(zip(dims, idx))):
-            out_shape = list(g.shape)
-            out_shape[d] = shape[d]
-            out = xp.zeros(out_shape, g.dtype)
-            sl = (slice(None),) * d
-            xp.add.at(out, sl + (i,), g)
-            g = out
-        return g
+            g = _index_add_rows(xp.moveaxis(g, d, 0), i, shape[d])
+            g = xp.moveaxis(g, 0, d)
+        return xp.ascontiguousarray(g)
 
     @staticmethod
     def backward(ctx, gg):
@@ -262,8 +271,7 @@ class EmbeddingDenseBackward(Function):
         keep = None
         if padding_idx is not None:
             keep = flat != padding_idx
-        out = xp.zeros((n, d), g.dtype)
-        xp.add.at(out, flat if keep is None else flat[keep], g2 if keep is None else g2[keep])
+        out = _index_add_rows(g2 if keep is None else g2[keep], flat if keep is None else flat[keep], n)
         ctx.p = (idx, keep, scale)
         return out
 
