@@ -418,3 +418,27 @@ def test_nonzero_argwhere(a):
     check(lambda x: ember.nonzero(x), lambda x: torch.nonzero(x), C(a))
     check(lambda x: x.nonzero(as_tuple=True), lambda x: x.nonzero(as_tuple=True), C(a))
     check(lambda x: ember.argwhere(x), lambda x: torch.argwhere(x), C(a))
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("gather", lambda a, L: a.gather(1, L.tensor([[0], [1]]))),
+    ("scatter", lambda a, L: a.scatter(1, L.tensor([[0], [1]]), a)),
+    ("scatter_value", lambda a, L: a.scatter(1, L.tensor([[0], [1]]), 1.0)),
+    ("scatter_add", lambda a, L: a.scatter_add(0, L.tensor([[0, 1, 1]]), a)),
+    ("index_select", lambda a, L: a.index_select(1, L.tensor([2, 0]))),
+    ("index_add", lambda a, L: a.index_add(0, L.tensor([1]), a[:1])),
+    ("index_copy", lambda a, L: a.index_copy(0, L.tensor([1]), a[:1])),
+    ("index_fill", lambda a, L: a.index_fill(0, L.tensor([1]), 2.0)),
+    ("index_fill_t", lambda a, L: a.index_fill(0, L.tensor([1]), a[0, 0])),
+    ("masked_fill", lambda a, L: a.masked_fill(a > 0, 0.0)),
+    ("masked_fill_t", lambda a, L: a.masked_fill(a > 0, a[0, 0])),
+    ("masked_select", lambda a, L: a.masked_select(a > 0)),
+    ("masked_scatter", lambda a, L: a.masked_scatter(a > 0, a)),
+    ("take", lambda a, L: a.take(L.tensor([0, 5]))),
+    ("take_along_dim", lambda a, L: L.take_along_dim(a, L.tensor([[0], [2]]), 1)),
+])
+def test_grad_fn_names(name, fn):
+    x = randn(2, 3)
+    e = fn(ember.from_numpy(x.copy()).requires_grad_(), ember)
+    t = fn(torch.from_numpy(x.copy()).requires_grad_(), torch)
+    assert e.grad_fn.name() == t.grad_fn.name()

@@ -294,3 +294,15 @@ def test_trace_and_multi_dot():
     check(lambda a: lib(a).trace(a), lambda a: torch.trace(a), randn(3, 5))
     check(lambda a, b, c: lib(a).linalg.multi_dot([a, b, c]), lambda a, b, c: torch.linalg.multi_dot([a, b, c]),
           randn(2, 3), randn(3, 4), randn(4, 2), rtol=1e-4)
+
+
+@pytest.mark.parametrize("fn", [lambda L, a: L.linalg.inv(a), lambda L, a: L.linalg.det(a),
+                                lambda L, a: L.linalg.slogdet(a)[1], lambda L, a: L.linalg.solve(a, a),
+                                lambda L, a: L.linalg.eigh(a)[0], lambda L, a: L.linalg.svd(a)[1],
+                                lambda L, a: L.linalg.qr(a)[1], lambda L, a: L.linalg.cholesky(a),
+                                lambda L, a: L.linalg.lstsq(a, a).solution])
+def test_grad_fn_names(fn):
+    x = spd(3, 3)
+    e = fn(ember, ember.from_numpy(x.copy()).requires_grad_())
+    t = fn(torch, torch.from_numpy(x.copy()).requires_grad_())
+    assert e.grad_fn.name() == t.grad_fn.name()

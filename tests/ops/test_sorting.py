@@ -221,3 +221,14 @@ def test_bincount():
           C(np.zeros(0, np.int64)))
     for bad in (np.array([0, -2]), np.zeros((1, 1), np.int64), np.zeros(2, np.float32)):
         raises_like(lambda a: ember.bincount(a), lambda a: torch.bincount(a), C(bad))
+
+
+@pytest.mark.parametrize("fn", [lambda a: a.sort(1)[0], lambda a: a.topk(2)[0], lambda a: a.kthvalue(2)[0],
+                                lambda a: a.median(), lambda a: a.median(1)[0], lambda a: a.mode(1)[0],
+                                lambda a: a.cummax(1)[0], lambda a: a.cummin(0)[0], lambda a: a.cumprod(1),
+                                lambda a: a.msort()])
+def test_grad_fn_names(fn):
+    x = randn(3, 4)
+    e = fn(ember.from_numpy(x.copy()).requires_grad_())
+    t = fn(torch.from_numpy(x.copy()).requires_grad_())
+    assert e.grad_fn.name() == t.grad_fn.name()

@@ -145,8 +145,6 @@ class Mode(_Select):
 
 def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *, out=None):
     """(values, indices) sorted along dim; the sort is always stable."""
-    if isinstance(dim, bool):  # sort(input, stable, dim, descending) keyword-only misuse guard
-        dim = -1
     if input._data.ndim == 0:
         return _sort_t(input * 1 if input._requires_grad else input, _const(xp.zeros((), xp.int64)))
     d = wrap_dim(dim, input._data.ndim)
