@@ -128,6 +128,12 @@ def test_eig():
         np.testing.assert_allclose(np.sort_complex(w.numpy()), np.sort_complex(tw.numpy()), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(x @ v.numpy(), v.numpy() * w.numpy(), rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(np.linalg.norm(v.numpy(), axis=0), 1, rtol=1e-5)
+    # no backward: an error, never a silently missing gradient
+    x = ember.from_numpy(a).requires_grad_()
+    w, v = ember.linalg.eig(x)
+    assert w.grad_fn.name() == "LinalgEigBackward0"
+    with pytest.raises(NotImplementedError, match="eig"):
+        ember.autograd.grad([w], [x], [ember.ones(4, dtype=ember.complex64)])
     w = ember.linalg.eigvals(ember.from_numpy(a.astype(np.float64)))
     assert w.dtype == ember.complex128
     raises_like(lambda x: ember.linalg.eig(x), lambda x: torch.linalg.eig(x), C(randn(2, 3)))
