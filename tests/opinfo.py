@@ -23,8 +23,9 @@ FLOAT_INT = (F32, F64, I64)
 
 
 class T:
-    """A tensor argument: ``shape``; ``view`` 't' (a transpose of the last two dims) or 's' (every
-    other element of the last dim) makes it a non-contiguous view of a contiguous base;
+    """A tensor argument: ``shape``; ``view`` 't' (a transpose of the last two dims), 's' (every
+    other element of the last dim) or 'e' (the last dim expanded from 1: stride 0) makes it a
+    non-contiguous view of a contiguous base;
     ``dtype`` overrides the case's dtype; ``data`` gives fixed values."""
 
     def __init__(self, *shape, view=None, low=-2.0, high=2.0, dtype=None, grad=True, data=None):
@@ -37,6 +38,8 @@ class T:
             s[-1], s[-2] = s[-2], s[-1]
         elif self.view == "s":
             s[-1] *= 2
+        elif self.view == "e":
+            s[-1] = 1
         return tuple(s)
 
     def make(self, dtype, rng):
@@ -47,6 +50,8 @@ class T:
                 a = np.ascontiguousarray(np.swapaxes(a, -1, -2))
             elif self.view == "s":
                 a = np.repeat(a, 2, axis=-1)
+            elif self.view == "e":
+                a = np.ascontiguousarray(a[..., :1])
             return a
         shape = self.base_shape()
         if dt.kind == "f":
@@ -61,6 +66,8 @@ class T:
             return x.transpose(-1, -2)
         if self.view == "s":
             return x[..., ::2]
+        if self.view == "e":
+            return x.expand(*self.shape)
         return x
 
 
@@ -200,6 +207,7 @@ def binary_samples(low=-2.0, high=2.0, scalars=(2.5, 2), mixed=True, b_low=None)
             S(T(4, 3, view="t", low=low, high=high), T(3, view="s", low=bl, high=high)),  # non-contiguous
             S(T(0, 3, low=low, high=high), T(3, low=bl, high=high)),              # empty
             S(T(2, 3, low=low, high=high), T(low=bl, high=high)),                 # 0-d with n-d
+            S(T(3, 4, view="e", low=low, high=high), T(3, 4, view="t", low=bl, high=high)),  # stride 0
         ]
         out += [S(T(3, 4, low=low, high=high), s) for s in scalars]
         if mixed:
@@ -212,7 +220,8 @@ def binary_samples(low=-2.0, high=2.0, scalars=(2.5, 2), mixed=True, b_low=None)
 def unary_samples(low=-2.0, high=2.0):
     def gen():
         return [S(T(3, 4, low=low, high=high)), S(T(low=low, high=high)), S(T(0, 2, low=low, high=high)),
-                S(T(4, 3, view="t", low=low, high=high)), S(T(2, 3, 4, view="s", low=low, high=high))]
+                S(T(4, 3, view="t", low=low, high=high)), S(T(2, 3, 4, view="s", low=low, high=high)),
+                S(T(2, 3, view="e", low=low, high=high))]
     return gen
 
 
@@ -653,6 +662,47 @@ op("einsum", variant="nograd", fn=lambda m, eq, *ts: m.einsum(eq, *ts),
    supports_grad=False)
 op("tensordot", samples=lambda: [S(T(2, 3, 4), T(3, 4, 5)), S(T(2, 3, 4), T(4, 3, 5), dims=([1, 2], [1, 0])),
                                  S(T(2, 3), T(3, 4), dims=1)])
+
+
+# ---------------------------------------------------------------------------------------------
+# In-place forms (ops/inplace.py): applied to a non-leaf copy, so autograd rebases it onto the op.
+def _inplace(method):
+    def fn(m, x, *args, **kwargs):
+        y = x * 1
+        r = getattr(y, method)(*args, **kwargs)
+        assert r is y
+        return y
+    return fn
+
+
+def _iop(m, x, y):
+    z = x * 1
+    z += y
+    z *= y
+    return z
+
+
+for _n, _s in [
+    ("add_", lambda: [S(T(3, 4), T(3, 4)), S(T(3, 4), T(4)), S(T(3, 4), 2.5), S(T(3, 4), T(4), alpha=-2),
+                      S(T(), T()), S(T(4, 3, view="t"), T(3, view="s"))]),
+    ("sub_", lambda: [S(T(3, 4), T(3, 4)), S(T(3, 4), 1.5), S(T(3, 4), T(3, 1), alpha=3)]),
+    ("mul_", lambda: [S(T(3, 4), T(3, 4)), S(T(3, 4), T(4)), S(T(3, 4), -2.0), S(T(3, 4), T(3, 4, dtype=I64))]),
+    ("div_", lambda: [S(T(3, 4), P(3, 4)), S(T(3, 4), P(4)), S(T(3, 4), 4.0)]),
+    ("pow_", lambda: [S(P(3, 4), 2), S(P(3, 4), 0.5), S(P(3, 4), T(3, 4))]),
+    ("clamp_", lambda: [S(T(3, 4), -0.5, 0.5), S(T(3, 4), min=0.0)]),
+    ("exp_", lambda: [S(T(3, 4))]), ("sigmoid_", lambda: [S(T(3, 4))]), ("tanh_", lambda: [S(T(3, 4))]),
+    ("relu_", lambda: [S(T(3, 4))]), ("neg_", lambda: [S(T(3, 4))]), ("abs_", lambda: [S(T(3, 4))]),
+    ("sqrt_", lambda: [S(P(3, 4))]), ("log_", lambda: [S(P(3, 4))]), ("sin_", lambda: [S(T(3, 4))]),
+    ("lerp_", lambda: [S(T(3, 4), T(3, 4), 0.25)]), ("addcmul_", lambda: [S(T(3, 4), T(4), T(3, 1), value=2)]),
+    ("addcdiv_", lambda: [S(T(3, 4), T(3, 4), P(3, 4))]),
+    ("masked_fill_", lambda: [S(T(3, 4), C(np.random.default_rng(5).random((3, 4)) < 0.5), 0.5),
+                              S(T(3, 4), C(np.array([True, False, True, False])), -1.0)]),
+    ("copy_", lambda: [S(T(3, 4), T(3, 4)), S(T(3, 4), T(4)), S(T(3, 4), T(3, 4, dtype=F64))]),
+    ("fill_", lambda: [S(T(3, 4), 1.5), S(T(3, 4), T())]),
+    ("zero_", lambda: [S(T(3, 4))]),
+]:
+    op(_n, fn=_inplace(_n), samples=_s, variant="inplace")
+op("iadd", fn=_iop, samples=lambda: [S(T(3, 4), T(3, 4)), S(T(3, 4), T(4)), S(T(3, 4), 2)], dtypes=FLOAT_INT)
 
 
 # Public names of the covered modules that have no entry of their own, and why.

@@ -7,8 +7,16 @@ Built-in ops subclass ``Function`` and write ``forward(ctx, *arrays_or_values)``
 """
 from __future__ import annotations
 
+from ..backend import xp
 from .graph import AccumulateGrad, Node, SavedTensor
 from .grad_mode import STATE
+
+_ND = xp.ndarray
+
+
+def _arr(o):
+    """A forward result as an array: NumPy returns scalars, not 0-d arrays, for 0-d operands."""
+    return o if type(o) is _ND else xp.asarray(o)
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -87,8 +95,8 @@ class Function:
         if not record:
             out = cls.forward(_PlainCtx(), *fwd_args)
             if type(out) is tuple:
-                return tuple(Tensor._make(o, False, None, 0) for o in out)
-            return Tensor._make(out, False, None, 0)
+                return tuple(Tensor._make(_arr(o), False, None, 0) for o in out)
+            return Tensor._make(out if type(out) is _ND else xp.asarray(out), False, None, 0)
 
         node = cls._node_cls()
         needs = []
@@ -118,25 +126,26 @@ class Function:
         node._input_meta = tuple(meta)
         out = cls.forward(node, *fwd_args)
         multi = type(out) is tuple
-        outs = out if multi else (out,)
+        raw = out if multi else (out,)
+        outs = tuple(_arr(o) for o in raw)
         results = []
         for i, o in enumerate(outs):
             diff = o.dtype.kind in "fc"
             results.append(Tensor._make(o, diff, node if diff else None, i))
         if node._non_diff:
             for o_arr in node._non_diff:
-                for r in results:
-                    if r._data is o_arr:
+                for r, ro in zip(results, raw):
+                    if r._data is o_arr or ro is o_arr:
                         r._requires_grad = False
                         r.grad_fn = None
         node._out_meta = tuple((o.shape, o.dtype) for o in outs)
         if node._to_save is not None:
-            node._saved = _pack(node._to_save, args, fwd_args, results)
+            node._saved = _pack(node._to_save, args, fwd_args, results, raw)
             node._to_save = None
         return tuple(results) if multi else results[0]
 
 
-def _pack(to_save, args, fwd_args, results):
+def _pack(to_save, args, fwd_args, results, raw):
     """Turn what forward saved (arrays, by identity) into SavedTensors of inputs or outputs."""
     from .._tensor import Tensor
 
@@ -146,8 +155,8 @@ def _pack(to_save, args, fwd_args, results):
             saved.append(None)
             continue
         hit = None
-        for r in results:
-            if r._data is s or r is s:
+        for r, ro in zip(results, raw):
+            if r._data is s or r is s or ro is s:
                 hit = SavedTensor(r, True, r._output_nr)
                 break
         if hit is None:
