@@ -446,6 +446,11 @@ class Module:
             raise RuntimeError("share_memory() needs Tensor.share_memory_ (ember.multiprocessing)")
         return self._apply(lambda t: t.share_memory_())
 
+    def compile(self, *args, **kwargs) -> None:
+        """``Module.compile``: ember has no compiler; the module runs eagerly (as torch.compile would
+        fall back to)."""
+        return None
+
     # ---- calling and hooks -----------------------------------------------------------------
     def _has_hooks(self) -> bool:
         d = self.__dict__
