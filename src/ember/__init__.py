@@ -23,6 +23,11 @@ from . import utils  # noqa: E402,F401
 
 from ._surface import *
 from .ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
+from .ops.loss import softmax, log_softmax  # noqa: E402
+from .ops.dropout import dropout, alpha_dropout  # noqa: E402
+from .ops.norm import batch_norm, layer_norm, group_norm, instance_norm  # noqa: E402
+from .ops.activation import relu_, selu, celu, prelu, threshold, rrelu  # noqa: E402
+from .ops.nn_misc import pixel_shuffle, cosine_similarity, pairwise_distance, pdist  # noqa: E402
 from .ops.pool import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d, max_pool2d,  # noqa: E402
                        max_pool3d)
 from . import cuda, backends, accelerator, multiprocessing  # noqa: E402,F401
