@@ -552,3 +552,58 @@ def test_ensemble_averages():
         np.testing.assert_allclose(logits, (a(x).numpy() + b(x).numpy()) / 2, atol=1e-5)
     with pytest.raises(ValueError):
         M.Ensemble([])
+
+
+@requires_torch
+@pytest.mark.slow
+def test_training_mode_gradients_as_torch():
+    """Train mode (batch statistics, in-place residual additions and ReLUs): same outputs, parameter
+    gradients (random grad_output) and updated running statistics as torch, in float64."""
+    t = TResNet(TBasic, [2, 2, 2, 2]).double()
+    _randomize(t)
+    e = M.resnet18().double()
+    _load_into_ember(e, t)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 32, 32))
+    yt = t(torch.from_numpy(x))
+    g = rng.standard_normal(tuple(yt.shape))
+    (yt * torch.from_numpy(g)).sum().backward()
+    ye = e(ember.from_numpy(x))
+    (ye * ember.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), rtol=1e-9, atol=1e-9)
+    tparams = dict(t.named_parameters())
+    for name, p in e.named_parameters():
+        tg = tparams[name].grad.numpy()
+        np.testing.assert_allclose(p.grad.numpy(), tg, rtol=1e-6, atol=1e-8 * np.abs(tg).max(), err_msg=name)
+    tbufs = dict(t.named_buffers())
+    for name, b in e.named_buffers():
+        np.testing.assert_allclose(b.numpy(), tbufs[name].numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_convolutionize_as_the_notes_write_it():
+    """The notes' code, verbatim with ``import ember as torch``, gives the same layers as ours."""
+    torch_ = ember
+
+    def convolutionize(layers, input_size):
+        result_layers = []
+        x = torch_.zeros((1, ) + input_size)
+        for m in layers:
+            if isinstance(m, torch_.nn.Linear):
+                n = torch_.nn.Conv2d(in_channels=x.size(1), out_channels=m.weight.size(0),
+                                     kernel_size=(x.size(2), x.size(3)))
+                with torch_.no_grad():
+                    n.weight.view(-1).copy_(m.weight.view(-1))
+                    n.bias.view(-1).copy_(m.bias.view(-1))
+                m = n
+            result_layers.append(m)
+            x = m(x)
+        return result_layers
+
+    net = M.lenet5().eval()
+    layers = list(net.features) + list(net.classifier)
+    notes = nn.Sequential(*convolutionize(layers, (1, 28, 28))).eval()
+    ours = nn.Sequential(*M.convolutionize(layers, (1, 28, 28))).eval()
+    assert repr(notes) == repr(ours)
+    x = ember.randn(2, 1, 40, 40)
+    with ember.no_grad():
+        np.testing.assert_array_equal(notes(x).numpy(), ours(x).numpy())
