@@ -80,3 +80,28 @@ def test_needs_a_size():
         summary(course_mnist_net())
     s = summary(course_mnist_net(), input_data=ember.zeros(3, 1, 28, 28), print_fn=None)
     assert s.input_size == (1, 28, 28) and s.total_products == 1_333_200
+
+
+def test_notes_net_with_functional_calls():
+    """The notes' Net (pooling and ReLU through F): hooks see its four layers, totals unchanged."""
+    import ember.nn.functional as F
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, kernel_size=5)
+            self.conv2 = nn.Conv2d(32, 64, kernel_size=5)
+            self.fc1 = nn.Linear(256, 200)
+            self.fc2 = nn.Linear(200, 10)
+
+        def forward(self, x):
+            x = F.relu(F.max_pool2d(self.conv1(x), kernel_size=3, stride=3))
+            x = F.relu(F.max_pool2d(self.conv2(x), kernel_size=2, stride=2))
+            x = x.view(-1, 256)
+            x = F.relu(self.fc1(x))
+            return self.fc2(x)
+
+    s = summary(Net(), (1, 28, 28), print_fn=None)
+    assert [r.name for r in s.rows] == ["conv1", "conv2", "fc1", "fc2"]
+    assert [r.output_size for r in s.rows] == [(32, 24, 24), (64, 4, 4), (200,), (10,)]
+    assert (s.total_params, s.total_products) == (105_506, 1_333_200)
