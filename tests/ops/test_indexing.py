@@ -442,3 +442,40 @@ def test_grad_fn_names(name, fn):
     e = fn(ember.from_numpy(x.copy()).requires_grad_(), ember)
     t = fn(torch.from_numpy(x.copy()).requires_grad_(), torch)
     assert e.grad_fn.name() == t.grad_fn.name()
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce(reduce, include_self):
+    x = randn(3, 5)
+    index = C(rng.integers(0, 5, (3, 4)))
+    src = randn(3, 4)
+    check(lambda a, i, s: a.scatter_reduce(1, i, s, reduce, include_self=include_self),
+          lambda a, i, s: a.scatter_reduce(1, i, s, reduce, include_self=include_self), x, index, src, rtol=1e-4)
+    # ties (amax/amin share the gradient among equal values), float64
+    xt, st = rng.integers(0, 3, (4, 3)).astype(np.float64), rng.integers(0, 3, (5, 3)).astype(np.float64) + 1
+    check(lambda a, i, s: ember.scatter_reduce(a, 0, i, s, reduce, include_self=include_self),
+          lambda a, i, s: torch.scatter_reduce(a, 0, i, s, reduce, include_self=include_self), xt + 1,
+          C(rng.integers(0, 4, (5, 3))), st)
+    if reduce != "prod":
+        i = ember.tensor([[0, 0, 2], [1, 1, 1]])
+        gradgrad(lambda a, s: a.scatter_reduce(1, i, s, reduce, include_self=include_self) ** 2, randn(2, 3),
+                 randn(2, 3))
+
+
+def test_scatter_reduce_int_errors_and_legacy_reduce():
+    check(lambda a, i, s: a.scatter_reduce(0, i, s, "mean"), lambda a, i, s: a.scatter_reduce(0, i, s, "mean"),
+          C(np.array([1, 2, 3, 4])), idx([0, 0, 2]), C(np.array([5, -1, 3])))
+    raises_like(lambda a, i, s: a.scatter_reduce(0, i, s, "foo"), lambda a, i, s: a.scatter_reduce(0, i, s, "foo"),
+                randn(4), idx([0]), randn(1))
+    with pytest.warns(UserWarning):
+        check(lambda a, i, s: a.scatter(0, i, s, reduce="add"), lambda a, i, s: a.scatter(0, i, s, reduce="add"),
+              C(randn(4)), idx([0, 0, 2]), C(randn(3)))
+    check(lambda a, i: a.scatter(0, i, 2.0, reduce="multiply"), lambda a, i: a.scatter(0, i, 2.0, reduce="multiply"),
+          C(randn(4)), idx([0, 0, 2]))
+    for lib in (ember, torch):
+        x = lib.ones(4)
+        assert x.scatter_reduce_(0, lib.tensor([1, 1]), lib.tensor([2.0, 3.0]), "sum") is x
+        if lib is ember:
+            xe = x
+    assert_close(xe, x)

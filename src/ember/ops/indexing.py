@@ -16,8 +16,9 @@ from ._util import wrap_dim
 from .index import GatherAlong
 from .shape import SliceScatter, expand, reshape
 
-__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy", "index_fill",
-           "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "nonzero", "argwhere"]
+__all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
+           "index_fill", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "nonzero",
+           "argwhere"]
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "uint8": "unsigned char",
             "int8": "signed char", "int16": "short", "int32": "int", "int64": "long int", "bool": "bool"}
@@ -226,12 +227,17 @@ def _via_1d(input, fn, *tensors):
 
 def scatter(input, dim: int, index, src=None, *, value=None, reduce=None, out=None):
     """input with src (a tensor) or value (a number) written at index along dim."""
-    if reduce is not None:
-        raise NotImplementedError("ember's scatter does not support reduce=; use scatter_add or scatter_reduce")
     if src is None:
         src = value
     if src is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
+    if reduce is not None:
+        # The legacy reduce= of scatter: 'add' / 'multiply' of src (or of value) into index.
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        if not isinstance(src, Tensor):
+            src = _const(xp.full(_index_array(index, "scatter").shape, src, input._data.dtype))
+        return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
     d, idx = _scatter_args(input, dim, index, src, "scatter")
     if input._data.ndim == 0:
         idx1 = idx.reshape(1)
@@ -255,6 +261,88 @@ def scatter_add(input, dim: int, index, src):
         idx1 = idx.reshape(1)
         return _via_1d(input, lambda a, s: ScatterAdd.apply(a, s, 0, idx1), src)
     return ScatterAdd.apply(input, src, d, idx)
+
+
+_REDUCE_INIT = {"sum": 0, "mean": 0, "prod": 1}
+
+
+class ScatterReduce(Function):
+    """input with src reduced ('sum', 'prod', 'mean', 'amax', 'amin') into index along dim."""
+
+    @staticmethod
+    def forward(ctx, a, src, d, idx, reduce, include_self):
+        flat = _flat_along(idx, d, a.shape).ravel()
+        vals = src[_lead(idx.shape)].ravel()
+        out = a.copy()
+        o = out.reshape(-1)
+        if not include_self:
+            if reduce in _REDUCE_INIT:
+                o[flat] = _REDUCE_INIT[reduce]
+            else:
+                o[flat] = vals.max() if reduce == "amin" else vals.min()  # any value the reduction overrides
+        if reduce in ("sum", "mean"):
+            _add_at(o, flat, vals)
+        elif reduce == "prod":
+            xp.multiply.at(o, flat, vals)
+        else:
+            (xp.maximum if reduce == "amax" else xp.minimum).at(o, flat, vals)
+        count = None
+        if reduce == "mean":
+            count = xp.zeros(a.size, xp.int64)
+            xp.add.at(count, flat, 1)
+            count = count.reshape(a.shape) + (1 if include_self else 0)
+            count = xp.maximum(count, 1)
+            out = out // count if a.dtype.kind in "iub" else (out / count).astype(a.dtype, copy=False)
+        ctx.d, ctx.idx, ctx.reduce, ctx.include_self, ctx.count = d, idx, reduce, include_self, count
+        ctx.src_shape, ctx.flat = src.shape, flat
+        ctx.save_for_backward(a, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, src, out = ctx.saved_tensors
+        d, idx, reduce = ctx.d, ctx.idx, ctx.reduce
+        scattered = xp.zeros(a._data.size, bool)
+        scattered[ctx.flat] = True
+        scattered = _const(scattered.reshape(a._data.shape))
+        if reduce == "mean":
+            g = g / _const(ctx.count.astype(g._data.dtype))
+        if reduce in ("sum", "mean"):
+            ga = g if ctx.include_self else MaskedFill.apply(g, scattered, 0)
+            gs = _gather(g, d, idx)
+        elif reduce == "prod":
+            if bool((a._data == 0).any()) or bool((src._data == 0).any()):
+                raise NotImplementedError("ember's scatter_reduce(reduce='prod') backward does not handle zeros")
+            ga = g * out / a
+            if not ctx.include_self:
+                ga = MaskedFill.apply(ga, scattered, 0)
+            gs = _gather(g * out, d, idx) / src[_lead(idx.shape)]
+        else:
+            # The gradient is shared evenly among all elements equal to the result. As PyTorch does,
+            # self counts among them even with include_self=False (its own share is then dropped).
+            a_hit = (a._data == out._data)
+            s_hit = src._data[_lead(idx.shape)] == xp.take_along_axis(out._data, idx, axis=d)
+            n = a_hit.astype(g._data.dtype).reshape(-1)
+            _add_at(n, ctx.flat, s_hit.astype(g._data.dtype).ravel())
+            gn = g / _const(xp.maximum(n, 1).reshape(a._data.shape))
+            if not ctx.include_self:
+                a_hit &= ~scattered._data
+            ga = gn * _const(a_hit.astype(g._data.dtype))
+            gs = _gather(gn, d, idx) * _const(s_hit.astype(g._data.dtype))
+        return ga, _pad_to(gs, ctx.src_shape), None, None, None, None
+
+
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True, out=None):
+    """input with src's values reduced into the positions index names along dim."""
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_reduce(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
+    d, idx = _scatter_args(input, dim, index, src, "scatter_reduce")
+    if input._data.ndim == 0:
+        idx1 = idx.reshape(1)
+        return _via_1d(input, lambda a, s: ScatterReduce.apply(a, s, 0, idx1, reduce, include_self), src)
+    return ScatterReduce.apply(input, src, d, idx, reduce, include_self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -671,5 +759,5 @@ def _inplace(name, fn):
 
 for _n in __all__:
     setattr(Tensor, _n, globals()[_n])
-for _n in ["scatter", "scatter_add", "index_add", "index_fill", "index_copy", "masked_scatter"]:
+for _n in ["scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill", "index_copy", "masked_scatter"]:
     _inplace(_n + "_", globals()[_n])
