@@ -32,7 +32,7 @@ CHECKPOINT = "checkpoint.pt"
 HIST_BINS = np.linspace(-6.0, 2.0, 41)  # log10 of the per-sample loss, as the notes' histograms
 
 DEFAULTS = dict(model=DEFAULT_MODEL, dataset="fashion-mnist", data_root="data", optimizer="sgd", lr=None,
-                momentum=None, weight_decay=None, schedule="none", step_size=None, gamma=None, epochs=10,
+                momentum=None, weight_decay=None, schedule="cosine", step_size=None, gamma=None, epochs=5,
                 batch_size=100, augment=False, seed=0, limit_train=None, limit_test=None, num_workers=0)
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0,
               "adamax": 2e-3, "nadam": 2e-3, "radam": 1e-3}
@@ -66,7 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.05 for sgd, 1e-3 for adam)")
     p.add_argument("--momentum", type=float, default=None, help="sgd/rmsprop momentum (default: 0.9 for sgd, else 0)")
     p.add_argument("--weight-decay", type=float, default=None, help="default: 0 (0.01 for adamw)")
-    p.add_argument("--schedule", choices=SCHEDULES, default=None, help="learning-rate schedule (default: none)")
+    p.add_argument("--schedule", choices=SCHEDULES, default=None,
+                   help="learning-rate schedule, stepped per epoch (onecycle: per batch); default: cosine")
     p.add_argument("--step-size", type=int, default=None, help="epochs between lr drops for --schedule step")
     p.add_argument("--gamma", type=float, default=None, help="lr factor for step (0.1) / exponential (0.9)")
     p.add_argument("--epochs", type=int, default=None, help=f"default: {d['epochs']}")
