@@ -57,20 +57,52 @@ def test_notes_buggy_examples_print_like_torch(kind):
         assert got[-2:] == ["torch.Size([21, 543])", "torch.Size([21])"]
 
 
-def test_notes_buggy_with_conv_if_available():
+NOTES_EXAMPLES = {
+    "Buggy": ("""
+class Buggy(nn.Module):
+    def __init__(self):
+        super(Buggy, self).__init__()
+        self.conv = nn.Conv2d(1, 32, kernel_size=5)
+        self.param = Parameter(Tensor(123, 456))
+        self.ouch = {}
+        self.ouch[0] = nn.Linear(543, 21)
+
+model = Buggy()
+""", ["torch.Size([123, 456])", "torch.Size([32, 1, 5, 5])", "torch.Size([32])"]),
+    "NotBuggyAnymore": ("""
+class NotBuggyAnymore(nn.Module):
+    def __init__(self):
+        super(NotBuggyAnymore, self).__init__()
+        self.conv = nn.Conv2d(1, 32, kernel_size=5)
+        self.param = Parameter(Tensor(123, 456))
+        self.add_module('ahhh_0', nn.Linear(543, 21))
+
+model = NotBuggyAnymore()
+""", ["torch.Size([123, 456])", "torch.Size([32, 1, 5, 5])", "torch.Size([32])", "torch.Size([21, 543])",
+      "torch.Size([21])"]),
+    "AnotherNotBuggy": ("""
+class AnotherNotBuggy(nn.Module):
+    def __init__(self):
+        super(AnotherNotBuggy, self).__init__()
+        self.conv = nn.Conv2d(1, 32, kernel_size=5)
+        self.param = Parameter(torch.zeros(123, 456))
+        self.other_stuff = nn.ModuleList()
+        self.other_stuff.append(nn.Linear(543, 21))
+
+model = AnotherNotBuggy()
+""", ["torch.Size([123, 456])", "torch.Size([32, 1, 5, 5])", "torch.Size([32])", "torch.Size([21, 543])",
+      "torch.Size([21])"]),
+}
+
+
+@pytest.mark.parametrize("name", list(NOTES_EXAMPLES))
+def test_notes_examples_verbatim(name, capsys):
     if not hasattr(nn, "Conv2d"):
         pytest.skip("nn.Conv2d is built by the conv helper")
-
-    class Buggy(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(1, 32, kernel_size=5)
-            self.param = Parameter(ember.Tensor(123, 456))
-            self.ouch = {}
-            self.ouch[0] = nn.Linear(543, 21)
-
-    assert [str(k.size()) for k in Buggy().parameters()] == [
-        "torch.Size([123, 456])", "torch.Size([32, 1, 5, 5])", "torch.Size([32])"]
+    code, expected = NOTES_EXAMPLES[name]
+    code += "\nfor k in model.parameters():\n    print(k.size())\n"
+    exec(code, {"nn": nn, "Parameter": Parameter, "Tensor": ember.Tensor, "torch": ember})
+    assert capsys.readouterr().out.splitlines() == expected
 
 
 # ---- Parameter ----------------------------------------------------------------------------------
