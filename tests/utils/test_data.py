@@ -106,6 +106,16 @@ def test_two_workers_give_the_same_batches_as_the_main_process():
     assert a == b
 
 
+def test_abandoned_worker_iterator_shuts_down_quickly():
+    import time
+    ds = edata.TensorDataset(ember.zeros(4000, 64, 64), ember.arange(4000))
+    t0 = time.time()
+    for i, _ in enumerate(edata.DataLoader(ds, batch_size=500, num_workers=2, prefetch_factor=4)):
+        if i == 1:
+            break
+    assert time.time() - t0 < 4.0
+
+
 def test_tensor_dataset_fast_path_equals_per_sample_collate():
     x = ember.randn(10, 2, 3)
     y = ember.randint(0, 5, (10,))

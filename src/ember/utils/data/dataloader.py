@@ -158,7 +158,8 @@ def _worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, d
         iteration_end = False
         while True:
             r = index_queue.get()
-            if r is None:  # shutdown
+            if r is None:  # shutdown: results not yet sent are not wanted, so don't wait to flush them
+                data_queue.cancel_join_thread()
                 break
             if isinstance(r, _ResumeIteration):
                 data_queue.put((r, None))
