@@ -530,3 +530,197 @@ def test_assigned_grad_checks():
         x.grad = m.ones(2)
         x.sum().backward()
         assert x.grad.tolist() == [2.0, 2.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine behaviours compared with PyTorch through the repr of what they return (or the exception).
+def _hook_once(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(g.tolist()))
+    (x * 2 + x * 3).sum().backward()
+    return calls, x.grad
+
+
+def _backward_several_roots(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    m.autograd.backward([x * 2, (x * x).sum()], [m.tensor([1., -1.]), m.tensor(3.)])
+    return x.grad
+
+
+def _backward_inputs_non_leaf(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    h = x * 3
+    (h * h).sum().backward(inputs=[h])
+    return h.grad, x.grad
+
+
+def _grad_same_input_twice(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    return m.autograd.grad((x * x).sum(), [x, x])
+
+
+def _grad_of_input_itself(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    return m.autograd.grad(x, x, m.ones(2))
+
+
+def _retain_grad_after_hook(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.register_hook(lambda g: g * 10)
+    (y * 1).sum().backward()
+    return y.grad, x.grad
+
+
+def _leaf_backward(m):
+    x = m.tensor(3., requires_grad=True)
+    x.backward()
+    return x.grad
+
+
+def _hook_changes_size(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: g.sum())
+    y.sum().backward()
+
+
+def _node_hooks(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    y = x * 2
+    seen = []
+    y.grad_fn.register_hook(lambda gi, go: seen.append((len(gi), len(go))))
+    y.grad_fn.register_prehook(lambda go: seen.append(("pre", len(go))))
+    y.sum().backward()
+    return seen, x.grad
+
+
+def _next_functions(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    w = m.ones(2)
+    names = lambda t: [(type(a).__name__ if a is not None else None, b) for a, b in t.grad_fn.next_functions]
+    return names(x * w + 1), names(x * w), names(m.cat([x, w]))
+
+
+def _modified_through_detach(m):
+    x = m.tensor([1., 2.], requires_grad=True)
+    y = x * 1
+    z = y.exp()
+    y.detach().add_(1)
+    z.sum().backward()
+
+
+def _modified_output(m):
+    x = m.ones(2, 3, dtype=m.float64, requires_grad=True)
+    y = x.exp()
+    y.mul_(2)
+    y.sum().backward()
+
+
+def _modified_leaf(m):
+    x = m.ones(3, requires_grad=True)
+    z = x.sin()
+    with m.no_grad():
+        x.mul_(2)
+    z.sum().backward()
+
+
+def _mark_dirty(m):
+    class Double(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    a = m.tensor([1., 2.], requires_grad=True)
+    b = a * 1
+    c = Double.apply(b)
+    c.sum().backward()
+    return c is b, a.grad, type(c.grad_fn).__name__
+
+
+def _non_tensor_output(m):
+    class Scale(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return x * k, k
+
+        @staticmethod
+        def backward(ctx, g, _):
+            return g * 2, None
+    a = m.tensor([1., 2.], requires_grad=True)
+    c, k = Scale.apply(a, 3)
+    c.sum().backward()
+    return k, a.grad
+
+
+def _once_differentiable(m):
+    class Square(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        @m.autograd.function.once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 2 * x
+    a = m.tensor([1., 2.], requires_grad=True)
+    (g,) = m.autograd.grad(Square.apply(a).sum(), a, create_graph=True)
+    return g.requires_grad, g
+
+
+def _second_backward(expr):
+    def f(m):
+        x = m.ones(2, 2, requires_grad=True)
+        y = eval(expr, {"x": x, "m": m}).sum()
+        y.backward()
+        y.backward()
+        return x.grad
+    return f
+
+
+def _gradient_shape_mismatch(m):
+    (m.ones(2, requires_grad=True) * 2).backward(m.ones(3))
+
+
+def _errors_of_grad(m):
+    out = []
+    for f in [lambda: m.autograd.grad(m.ones(2).sum(), m.ones(2, requires_grad=True)),
+              lambda: m.autograd.grad((m.ones(2, requires_grad=True) * 2).sum(), [m.ones(2)]),
+              lambda: m.autograd.grad([m.ones(2, requires_grad=True) * 2], [m.ones(1, requires_grad=True)],
+                                      [m.ones(2), m.ones(2)])]:
+        try:
+            f()
+        except RuntimeError as e:
+            out.append(str(e))
+    return out
+
+
+SAME_AS_TORCH = {f.__name__[1:]: f for f in [
+    _hook_once, _backward_several_roots, _backward_inputs_non_leaf, _grad_same_input_twice, _grad_of_input_itself,
+    _retain_grad_after_hook, _leaf_backward, _hook_changes_size, _node_hooks, _next_functions,
+    _modified_through_detach, _modified_output, _modified_leaf, _mark_dirty, _non_tensor_output,
+    _once_differentiable, _gradient_shape_mismatch, _errors_of_grad]}
+SAME_AS_TORCH.update({f"second_backward[{e}]": _second_backward(e) for e in
+                      ["x * 2", "x / 2", "x - 1", "-x", "x.t().reshape(4)", "x[0]", "m.cat([x, x])", "x.exp()",
+                       "x.relu()", "x @ x", "x.max()"]})
+
+
+@pytest.mark.parametrize("name", list(SAME_AS_TORCH))
+def test_same_as_torch(name):
+    """Same repr of the result, or the same exception type and message."""
+    res = []
+    for m in (torch, ember):
+        try:
+            res.append(repr(SAME_AS_TORCH[name](m)))
+        except Exception as e:  # noqa: BLE001 - the exception is the result compared
+            res.append(f"{type(e).__name__}: {e}")
+    assert res[1] == res[0]

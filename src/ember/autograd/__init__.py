@@ -47,8 +47,8 @@ def _seeds(outputs, grad_outputs, create_graph):
             if not isinstance(g, Tensor):
                 g = Tensor._make(xp.asarray(g, dtype=out._data.dtype), False, None, 0)
             if g._data.shape != out._data.shape:
-                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and "
-                                   f"output[{i}] has a shape of {tuple(out.shape)}.")
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
+                                   f"output[{i}] has a shape of {out.shape}.")
             if g._data.dtype != out._data.dtype:
                 g = g.to(out.dtype)
         seeds.append(g)
@@ -84,9 +84,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         grad_outputs = None if grad_outputs is None else tuple(grad_outputs)
     else:
         grad_outputs = (grad_outputs,)
-    if grad_outputs is not None and len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad_outputs must be of the same length as outputs (got {len(grad_outputs)} and "
-                           f"{len(outputs)})")
+    if grad_outputs is not None:
+        if len(grad_outputs) < len(outputs):
+            raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+        grad_outputs = grad_outputs[:len(outputs)]  # PyTorch ignores extra ones
     if allow_unused is None:
         allow_unused = materialize_grads
     if retain_graph is None:

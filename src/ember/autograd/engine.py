@@ -194,9 +194,9 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
         STATE.enabled = prev
 
     if inputs is not None and not accumulate:
-        for r in results:
+        for k, r in enumerate(results):
             if r is None and not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
+                raise RuntimeError(f"The differentiated Tensor at index {k} appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")
         return tuple(results)
     return None
@@ -223,6 +223,9 @@ def _run_pre_hooks(node, grads):
         elif grads[nr] is not None:
             r = h(grads[nr])
             if r is not None:
+                if r._data.shape != grads[nr]._data.shape:
+                    raise RuntimeError(f"hook '{getattr(h, '__name__', type(h).__name__)}' has changed the size of "
+                                       "value")
                 grads[nr] = r
     return grads
 
@@ -233,8 +236,8 @@ def _materialize(node, grads):
     from .._tensor import Tensor
     from ..backend import xp
 
-    return [g if g is not None else Tensor._make(xp.zeros(shape, dt), False, None, 0)
-            for g, (shape, dt) in zip(grads, node._out_meta)]
+    return [g if g is not None or meta is None else Tensor._make(xp.zeros(*meta), False, None, 0)
+            for g, meta in zip(grads, node._out_meta)]
 
 
 def _accumulate_into(t, g, create_graph, routed):

@@ -20,7 +20,7 @@ class SavedTensor:
     reference cycle, so a graph is freed as soon as the user drops its result.
     """
 
-    __slots__ = ("tensor", "array", "vc", "version", "output_nr", "requires_grad")
+    __slots__ = ("tensor", "array", "vc", "version", "output_nr", "requires_grad", "producer")
 
     def __init__(self, tensor, is_output: bool, output_nr: int = 0):
         self.vc = tensor._vc
@@ -33,23 +33,37 @@ class SavedTensor:
         else:
             self.tensor = tensor
             self.array = None
+            # Where the input came from when saved (an in-place op may rebase it later): for the error.
+            self.producer = tensor.grad_fn
+            self.output_nr = tensor._output_nr
 
     def unpack(self, node):
         if self.vc[0] != self.version:
-            t = self.tensor
-            shape = "x".join(map(str, (t._data.shape if t is not None else self.array.shape)))
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [torch.FloatTensor [{shape}]], which is output {self.output_nr if t is None else 0} "
-                f"of {node.name()}, is at version {self.vc[0]}; expected version {self.version} instead. "
-                "Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
-                "with torch.autograd.set_detect_anomaly(True).")
+            raise RuntimeError(self._modified_message(node))
         if self.tensor is not None:
             return self.tensor
         from .._tensor import Tensor
         t = Tensor._make(self.array, self.requires_grad, node if self.requires_grad else None, self.output_nr)
         t._vc = self.vc
         return t
+
+
+    def _modified_message(self, node) -> str:
+        """PyTorch's message: the saved tensor's type and shape, and the node that produced it."""
+        import re
+
+        from .._dtypes import from_numpy_dtype
+        t = self.tensor
+        arr = t._data if t is not None else self.array
+        producer = node if t is None else self.producer
+        which = ""
+        if producer is not None:
+            which = f", which is output {self.output_nr} of {re.sub(r'Backward[0-9]*$', '', producer.name())},"
+        return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[torch.{from_numpy_dtype(arr.dtype)._legacy} [{', '.join(map(str, arr.shape))}]]{which} is at "
+                f"version {self.vc[0]}; expected version {self.version} instead. Hint: enable anomaly detection to "
+                "find the operation that failed to compute its gradient, with "
+                "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 class Node:

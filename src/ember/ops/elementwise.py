@@ -116,6 +116,7 @@ class MulScalar(Function):
     @staticmethod
     def forward(ctx, a, s):
         ctx.s = s
+        ctx.save_for_backward()  # PyTorch saves the scalar as a tensor: a second backward raises
         return a * s
 
     @staticmethod
@@ -147,6 +148,7 @@ class DivScalar(Function):
     @staticmethod
     def forward(ctx, a, s):
         ctx.s = s
+        ctx.save_for_backward()  # PyTorch saves the scalar as a tensor: a second backward raises
         return a / s
 
     @staticmethod
