@@ -1,8 +1,10 @@
 """``ember.linalg``: PyTorch's ``torch.linalg`` namespace (the ops live in ``ember.ops.decomp``)."""
 from __future__ import annotations
 
-from .ops.decomp import LinAlgError, cholesky, det, eig, eigh, eigvals, eigvalsh, lstsq, matrix_norm, matrix_power
-from .ops.decomp import matrix_rank, multi_dot, pinv, slogdet, solve, svdvals, vecdot, vector_norm
+from ._creation import diagonal as _diagonal
+from .ops.decomp import LinAlgError, cholesky, cholesky_ex, det, eig, eigh, eigvals, eigvalsh, inv_ex, lstsq
+from .ops.decomp import matrix_norm, matrix_power, matrix_rank, multi_dot, pinv, slogdet, solve, solve_triangular
+from .ops.decomp import svdvals, vecdot, vector_norm
 from .ops.decomp import inverse as inv
 from .ops.decomp import linalg_cross as cross
 from .ops.decomp import linalg_norm as norm
@@ -10,6 +12,11 @@ from .ops.decomp import linalg_qr as qr
 from .ops.decomp import linalg_svd as svd
 from .ops.linalg import matmul
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
-           "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
-           "solve", "svd", "svdvals", "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh",
+           "inv", "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+           "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]
+
+
+def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """The diagonals of the matrices in A (…, m, n)."""
+    return _diagonal(A, offset, dim1, dim2)

@@ -312,3 +312,26 @@ def test_grad_fn_names(fn):
     e = fn(ember, ember.from_numpy(x.copy()).requires_grad_())
     t = fn(torch, torch.from_numpy(x.copy()).requires_grad_())
     assert e.grad_fn.name() == t.grad_fn.name()
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("left,unitri", [(True, False), (False, False), (True, True)])
+def test_solve_triangular(upper, left, unitri):
+    a, b = well(2, 3, 3), randn(2, 3, 2) if left else randn(2, 2, 3)
+    check(lambda x, y: lib(x).linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unitri),
+          lambda x, y: torch.linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unitri),
+          a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_inverse_and_ex(upper):
+    a = spd(3, 3, dtype=np.float64)
+    low = np.linalg.cholesky(a)
+    f = low.T.copy() if upper else low
+    check(lambda b, m: lib(b).cholesky_solve(b, m, upper), lambda b, m: torch.cholesky_solve(b, m, upper),
+          randn(3, 2).astype(np.float64), f)
+    check(lambda m: lib(m).cholesky_inverse(m, upper), lambda m: torch.cholesky_inverse(m, upper), f)
+    check(lambda m: lib(m).linalg.cholesky_ex(m, upper=upper), lambda m: torch.linalg.cholesky_ex(m, upper=upper), a)
+    check(lambda m: lib(m).linalg.inv_ex(m), lambda m: torch.linalg.inv_ex(m), a)
+    check(lambda m: lib(m).linalg.diagonal(m, offset=1), lambda m: torch.linalg.diagonal(m, offset=1),
+          randn(2, 3, 4))

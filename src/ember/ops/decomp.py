@@ -22,7 +22,7 @@ from .reduce import amax, amin, sum as _sum
 from .shape import cat, diag_embed, narrow, squeeze, transpose, unsqueeze
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "cross", "matrix_power", "svd", "qr", "cholesky",
-           "LinAlgError"]
+           "cholesky_solve", "cholesky_inverse", "LinAlgError"]
 
 
 class LinAlgError(RuntimeError):
@@ -215,6 +215,46 @@ def solve(A, B, *, left: bool = True, out=None):
                            f"({n}x{n} and {b._data.shape[-2]}x{b._data.shape[-1]})")
     x = Solve.apply(A, b)
     return squeeze(x, -1) if vector else x
+
+
+def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None):
+    """X with A X = B (or X A = B) using only A's upper or lower triangle (composite: the gradient of
+    A is masked to that triangle)."""
+    _check(A, "linalg.solve_triangular")
+    if not left:
+        return _mT(solve_triangular(_mT(A), _mT(B), upper=not upper, unitriangular=unitriangular))
+    from .._creation import triu
+    t = triu(A, 1 if unitriangular else 0) if upper else tril(A, -1 if unitriangular else 0)
+    if unitriangular:
+        t = t + _eye_like(A)
+    return Solve.apply(t, B)
+
+
+def _from_factor(L, upper):
+    # As PyTorch's gradients do, the factor is used whole (A = L Lᵀ), not only its triangle.
+    return matmul(_mT(L), L) if upper else matmul(L, _mT(L))
+
+
+def cholesky_solve(B, L, upper: bool = False, *, out=None):
+    """X with (L Lᵀ) X = B given the Cholesky factor L (or U with upper=True, A = Uᵀ U)."""
+    _check(L, "linalg.cholesky_solve")
+    return Solve.apply(_from_factor(L, upper), B)
+
+
+def cholesky_inverse(L, upper: bool = False, *, out=None):
+    """(L Lᵀ)⁻¹ given the Cholesky factor L (or U with upper=True)."""
+    _check(L, "linalg.cholesky_inverse")
+    return inverse(_from_factor(L, upper))
+
+
+def inv_ex(A, *, check_errors: bool = False):
+    inv_t = _rt("linalg_inv_ex", ["inverse", "info"])
+    return inv_t(inverse(A), _const(xp.zeros(A._data.shape[:-2], xp.int32)))
+
+
+def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):
+    ex_t = _rt("linalg_cholesky_ex", ["L", "info"])
+    return ex_t(cholesky(A, upper), _const(xp.zeros(A._data.shape[:-2], xp.int32)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -700,5 +740,6 @@ def vecdot(x, y, *, dim: int = -1):
     return _sum(x * y, dim)
 
 
-for _n in ["inverse", "det", "logdet", "slogdet", "pinverse", "cross", "matrix_power", "svd", "qr", "cholesky"]:
+for _n in ["inverse", "det", "logdet", "slogdet", "pinverse", "cross", "matrix_power", "svd", "qr", "cholesky",
+           "cholesky_solve", "cholesky_inverse"]:
     setattr(Tensor, _n, globals()[_n])
