@@ -72,6 +72,12 @@ def test_ctrl_c_mid_epoch_leaves_resumable_checkpoint(straight, tmp_path, monkey
     assert _metrics(straight) == _metrics(tmp_path)
 
 
+def test_worker_processes_give_the_same_run(tmp_path):
+    assert _run(tmp_path / "w0", "--epochs", "1", "--augment") == 0
+    assert _run(tmp_path / "w2", "--epochs", "1", "--augment", "--num-workers", "2") == 0
+    _same_weights(_weights(tmp_path / "w0")[0], _weights(tmp_path / "w2")[0])
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, capsys):
     assert _run(tmp_path, "--epochs", "1") == 0
