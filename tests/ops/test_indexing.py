@@ -479,3 +479,23 @@ def test_scatter_reduce_int_errors_and_legacy_reduce():
         if lib is ember:
             xe = x
     assert_close(xe, x)
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("gather", lambda a, L: a.gather(0, L.tensor([[0, 1, 2], [3, 3, 0]]))),
+    ("scatter_add", lambda a, L: a.scatter_add(0, L.tensor([[0, 1, 2], [3, 3, 0]]), a[:2])),
+    ("index_select", lambda a, L: a.index_select(1, L.tensor([2, 0, 2]))),
+    ("index_add", lambda a, L: a.index_add(1, L.tensor([2, 2]), a[:, :2])),
+    ("masked_fill", lambda a, L: a.masked_fill(a > 0, 0.0)),
+    ("masked_select", lambda a, L: a.masked_select(a > 0)),
+    ("masked_scatter", lambda a, L: a.masked_scatter(a < 0, a * 2)),
+    ("take", lambda a, L: a.take(L.tensor([1, 5, 11]))),
+])
+def test_non_contiguous_inputs(name, fn):
+    """Ops on a transposed view (non-contiguous) agree with torch in value and gradient."""
+    x = randn(3, 4)
+    check(lambda a: fn(a.t(), lib_of(a)), lambda a: fn(a.t(), torch), x)
+
+
+def lib_of(t):
+    return ember if isinstance(t, ember.Tensor) else torch

@@ -335,3 +335,12 @@ def test_cholesky_solve_inverse_and_ex(upper):
     check(lambda m: lib(m).linalg.inv_ex(m), lambda m: torch.linalg.inv_ex(m), a)
     check(lambda m: lib(m).linalg.diagonal(m, offset=1), lambda m: torch.linalg.diagonal(m, offset=1),
           randn(2, 3, 4))
+
+
+def test_non_contiguous_inputs():
+    x = well(3, 3, dtype=np.float64)
+    check(lambda a: lib(a).linalg.inv(a.mT), lambda a: torch.linalg.inv(a.mT), x)
+    check(lambda a: lib(a).linalg.det(a.mT), lambda a: torch.linalg.det(a.mT), x)
+    check(lambda a, b: lib(a).linalg.solve(a.mT, b.mT), lambda a, b: torch.linalg.solve(a.mT, b.mT), x,
+          randn(2, 3).astype(np.float64))
+    check(lambda a: lib(a).linalg.svdvals(a.mT), lambda a: torch.linalg.svdvals(a.mT), randn(3, 5).astype(np.float64))

@@ -232,3 +232,12 @@ def test_grad_fn_names(fn):
     e = fn(ember.from_numpy(x.copy()).requires_grad_())
     t = fn(torch.from_numpy(x.copy()).requires_grad_())
     assert e.grad_fn.name() == t.grad_fn.name()
+
+
+def test_non_contiguous_inputs():
+    x = randn(4, 6)
+    check(lambda a: a.t().sort(1, descending=True), lambda a: a.t().sort(1, descending=True), x)
+    check(lambda a: a.t().topk(2, 0), lambda a: a.t().topk(2, 0), x)
+    check(lambda a: a.t().cumprod(1), lambda a: a.t().cumprod(1), x, rtol=1e-4)
+    check(lambda a: a.t().cummax(0), lambda a: a.t().cummax(0), x)
+    check(lambda a: a.t().median(1), lambda a: a.t().median(1), x)
