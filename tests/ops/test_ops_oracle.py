@@ -207,7 +207,7 @@ def test_gradcheck(info):
 
 
 # ---------------------------------------------------------------------------------------------
-# Invalid inputs: the same exception type as PyTorch.
+# Invalid inputs: the same exception type and message as PyTorch.
 def _t(m, *shape, dtype="float32"):
     return m.zeros(shape, dtype=getattr(m, dtype))
 
@@ -297,6 +297,7 @@ def test_error_type(name):
         fn(ember)
     assert type(ee.value) is type(te.value) or isinstance(ee.value, type(te.value)), \
         f"ember raised {type(ee.value).__name__}: {ee.value}; torch {type(te.value).__name__}: {te.value}"
+    assert str(ee.value).split("\n")[0] == str(te.value).split("\n")[0], "PyTorch's message"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ def dims_tuple(dim, ndim: int) -> tuple:
     if not ndim:
         out = ()
     if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+        dup = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
     return out if out or ndim else ()
 
 

@@ -1153,7 +1153,7 @@ def where(condition, input=None, other=None):
             condition = condition.bool()
         else:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                               f"{condition.dtype.name.capitalize()}")
+                               f"{_type_name(condition)}")
     input = as_tensor_arg(input, "input")
     other = as_tensor_arg(other)
     a, b, dt = promote(input, other)

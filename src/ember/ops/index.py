@@ -178,6 +178,8 @@ def setitem(self, idx, value):
         try:
             self._data[cidx] = v._data
         except ValueError:
+            from .shape import expand
+            expand(v, *self._data[cidx].shape)  # raises PyTorch's error naming both shapes
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(v._data.shape)} cannot be broadcast "
                                f"to indexing result of shape {list(self._data[cidx].shape)}") from None
         self._vc[0] += 1

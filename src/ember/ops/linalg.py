@@ -62,11 +62,24 @@ class Dot(Function):
         return g * b, g * a
 
 
+# The C++ type names PyTorch's matmul kernels print.
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _dtype_mismatch(a, b):
+    return (f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES.get(a.dtype.name, a.dtype.name)} != "
+            f"{_C_NAMES.get(b.dtype.name, b.dtype.name)}")
+
+
 def _check_float_match(a, b, name):
     if a._data.dtype != b._data.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
-                           if name == "mm" else f"{name}: expected both arguments to have the same dtype, but "
-                           f"got: {a.dtype.name} != {b.dtype.name}")
+        ta, tb = a.dtype._legacy[:-6], b.dtype._legacy[:-6]
+        if name == "bmm":
+            raise RuntimeError(f"expected scalar type {ta} but found {tb}")
+        if name == "dot":
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {ta} and {tb}")
+        raise RuntimeError(_dtype_mismatch(a, b))
 
 
 def mm(input, mat2, *, out=None):
@@ -145,8 +158,7 @@ def matmul(input, other, *, out=None):
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
     if input._data.dtype != other._data.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {input.dtype.name} != "
-                           f"{other.dtype.name}")
+        raise RuntimeError(_dtype_mismatch(input, other))
     ka = input._data.shape[-1]
     kb = other._data.shape[-2] if nb > 1 else other._data.shape[0]
     if ka != kb:
@@ -274,8 +286,7 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and "
                            f"{weight._data.shape[-1]}x{weight._data.shape[0]})")
     if input._data.dtype != weight._data.dtype:
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype.name.capitalize()} and "
-                           f"{weight.dtype.name.capitalize()}")
+        raise RuntimeError(_dtype_mismatch(input, weight))
     return Linear.apply(input, weight, bias)
 
 

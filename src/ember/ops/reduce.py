@@ -88,7 +88,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
         input = input.to(dtype)
     if input._data.dtype.kind not in "fc":
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
-                           f"complex dtype. Got: {input.dtype.name.capitalize()}")
+                           f"complex dtype. Got: {input.dtype._legacy[:-6]}")
     dims = dims_tuple(dim, input._data.ndim)
     if dim is not None and not isinstance(dim, int) and len(dim) == 0:
         dims = tuple(range(input._data.ndim))

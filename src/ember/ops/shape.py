@@ -278,7 +278,7 @@ def expand(input, *sizes):
     sizes = _shape_arg(sizes)
     shp = input._data.shape
     if len(sizes) < len(shp):
-        raise RuntimeError(f"expand({input.dtype._legacy[:-6]}Type{{{list(shp)}}}, size={list(sizes)}): the "
+        raise RuntimeError(f"expand(torch.{input.dtype._legacy}{{{list(shp)}}}, size={list(sizes)}): the "
                            f"number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
                            f"dimensions in the tensor ({len(shp)})")
     lead = len(sizes) - len(shp)
