@@ -56,31 +56,32 @@ def model_names() -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The ``ember train`` options. Defaults are applied after merging with a resumed checkpoint's."""
     d = DEFAULTS
-    p.add_argument("--model", choices=model_names(), default=None,
+    S = argparse.SUPPRESS  # absent unless given: merged over a resumed checkpoint's settings
+    p.add_argument("--model", choices=model_names(), default=S, metavar="MODEL",
                    help="'course' is the course's MNIST network (default), 'mlp' a 784-200-10 perceptron; "
                         "the others are ember.vision.models names")
-    p.add_argument("--dataset", choices=DATASETS, default=None,
+    p.add_argument("--dataset", choices=DATASETS, default=S,
                    help="fashion-mnist (default: the full set if found, else the shipped sample), mnist, or sample")
-    p.add_argument("--data-root", default=None, help=f"where to look for the IDX files (default: {d['data_root']})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help=f"default: {d['optimizer']}")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.05 for sgd, 1e-3 for adam)")
-    p.add_argument("--momentum", type=float, default=None, help="sgd/rmsprop momentum (default: 0.9 for sgd, else 0)")
-    p.add_argument("--weight-decay", type=float, default=None, help="default: 0 (0.01 for adamw)")
-    p.add_argument("--schedule", choices=SCHEDULES, default=None,
+    p.add_argument("--data-root", default=S, help=f"where to look for the IDX files (default: {d['data_root']})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=S, help=f"default: {d['optimizer']}")
+    p.add_argument("--lr", type=float, default=S, help="learning rate (default: 0.05 for sgd, 1e-3 for adam)")
+    p.add_argument("--momentum", type=float, default=S, help="sgd/rmsprop momentum (default: 0.9 for sgd, else 0)")
+    p.add_argument("--weight-decay", type=float, default=S, help="default: 0 (0.01 for adamw)")
+    p.add_argument("--schedule", choices=SCHEDULES, default=S,
                    help="learning-rate schedule, stepped per epoch (onecycle: per batch); default: cosine")
-    p.add_argument("--step-size", type=int, default=None, help="epochs between lr drops for --schedule step")
-    p.add_argument("--gamma", type=float, default=None, help="lr factor for step (0.1) / exponential (0.9)")
-    p.add_argument("--epochs", type=int, default=None, help=f"default: {d['epochs']}")
-    p.add_argument("--batch-size", type=int, default=None, help=f"default: {d['batch_size']}")
-    p.add_argument("--augment", action="store_true", default=None,
+    p.add_argument("--step-size", type=int, default=S, help="epochs between lr drops for --schedule step")
+    p.add_argument("--gamma", type=float, default=S, help="lr factor for step (0.1) / exponential (0.9)")
+    p.add_argument("--epochs", type=int, default=S, help=f"default: {d['epochs']}")
+    p.add_argument("--batch-size", type=int, default=S, help=f"default: {d['batch_size']}")
+    p.add_argument("--augment", action="store_true", default=S,
                    help="random shifts (crop with 2-pixel padding) and horizontal flips of the training images")
-    p.add_argument("--seed", type=int, default=None, help=f"default: {d['seed']}")
+    p.add_argument("--seed", type=int, default=S, help=f"default: {d['seed']}")
     p.add_argument("--out", default="runs/train", help="output directory (default: runs/train)")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="CHECKPOINT",
                    help=f"continue from CHECKPOINT (default: OUT/{CHECKPOINT}) with its settings")
-    p.add_argument("--num-workers", type=int, default=None, help="DataLoader worker processes (default: 0)")
-    p.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--limit-test", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--num-workers", type=int, default=S, help="DataLoader worker processes (default: 0)")
+    p.add_argument("--limit-train", type=int, default=S, help="use only the first N training images")
+    p.add_argument("--limit-test", type=int, default=S, help="use only the first N test images")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
 
@@ -148,9 +149,61 @@ def _build_model(name: str):
     if name == DEFAULT_MODEL:
         return models.course_mnist_net()
     try:
-        return models.get_model(name, num_classes=10)
+        model = models.get_model(name, num_classes=10)
     except TypeError:
-        return models.get_model(name)
+        model = models.get_model(name)
+    return _adapt(name, model)
+
+
+def _adapt(name: str, model):
+    """Zoo models made for RGB or 32x32 images get the 1x28x28 images repeated to their channels
+    and zero-padded to 32x32 when they need it (found by trying a forward pass)."""
+    nn = ember.nn
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    channels = convs[0].in_channels if convs else 1
+    errors = []
+    for pad in (0, 2):
+        adapted = model if (channels, pad) == (1, 0) else nn.Sequential(_ToInput(channels, pad), model)
+        was_training = model.training
+        try:
+            with ember.no_grad():
+                model.eval()
+                out = adapted(ember.zeros(2, 1, 28, 28))
+            if tuple(out.shape) == (2, 10):
+                return adapted
+            errors.append(f"output of shape {tuple(out.shape)}, expected (2, 10)")
+        except Exception as e:
+            errors.append(f"{type(e).__name__}: {e}")
+        finally:
+            model.train(was_training)
+    raise ValueError(f"--model {name} cannot classify 28x28 images into 10 classes ({errors[-1]}); "
+                     f"try course, mlp, lenet5 or a *_cifar model")
+
+
+def _ToInput(channels: int, pad: int):
+    return _make_to_input()(channels, pad)
+
+
+def _make_to_input():
+    nn = ember.nn
+
+    class ToInput(nn.Module):
+        """Repeat a 1-channel image to ``channels`` and zero-pad each side by ``pad`` pixels."""
+
+        def __init__(self, channels: int, pad: int):
+            super().__init__()
+            self.channels, self.pad = channels, pad
+
+        def forward(self, x):
+            if self.channels != 1:
+                x = x.expand(-1, self.channels, -1, -1)
+            if self.pad:
+                x = nn.functional.pad(x, (self.pad,) * 4)
+            return x
+
+        def extra_repr(self) -> str:
+            return f"channels={self.channels}, pad={self.pad}"
+    return ToInput
 
 
 def _build_optimizer(cfg: dict, params):
@@ -305,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        if args.lr is not None and args.lr != ckpt["config"]["lr"]:  # an explicit --lr overrides the checkpoint's
+        if getattr(args, "lr", None) is not None and args.lr != ckpt["config"]["lr"]:  # an explicit --lr wins
             for group in opt.param_groups:
                 group["lr"] = args.lr
         if sched is not None and ckpt.get("scheduler") is not None:
