@@ -116,6 +116,21 @@ def test_abandoned_worker_iterator_shuts_down_quickly():
     assert time.time() - t0 < 4.0
 
 
+class _Slow:
+    def __getitem__(self, i):
+        import time
+        time.sleep(0.6)
+        return i
+
+    def __len__(self):
+        return 1
+
+
+def test_timeout_raises():
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.2 seconds"):
+        list(edata.DataLoader(_Slow(), batch_size=1, num_workers=1, timeout=0.2))
+
+
 def test_tensor_dataset_fast_path_equals_per_sample_collate():
     x = ember.randn(10, 2, 3)
     y = ember.randint(0, 5, (10,))
