@@ -132,6 +132,8 @@ def test_tensor_with_dtype(dtype):
 
 def test_tensor_from_tensors_and_errors():
     same(ember.tensor([ember.tensor(1.5), ember.tensor(2.0)]), torch.tensor([torch.tensor(1.5), torch.tensor(2.0)]))
+    same(ember.tensor([[ember.tensor(1), 2], [3, 4]]), torch.tensor([[torch.tensor(1), 2], [3, 4]]))
+    raises_like(lambda m: m.tensor([m.tensor([1.0, 2.0]), m.tensor([3.0, 4.0])]))
     raises_like(lambda m: m.tensor([[1, 2], [3]]))
     raises_like(lambda m: m.tensor("abc"))
     x = ember.tensor([1.0, 2.0])
@@ -178,6 +180,14 @@ CREATION = {
     "new_full": lambda m: m.ones(2).new_full((2,), 5),
     "new_tensor": lambda m: m.ones(2, dtype=m.float64).new_tensor([1, 2]),
     "scalar_tensor": lambda m: m.scalar_tensor(3),
+    "zeros-python-float": lambda m: m.zeros(2, dtype=float),
+    "ones-python-int": lambda m: m.ones(2, dtype=int),
+    "tensor-python-bool": lambda m: m.tensor([1, 0], dtype=bool),
+    "to-python-float": lambda m: m.ones(2).to(float),
+    "linspace-int": lambda m: m.linspace(0, 10, 5, dtype=m.int64),
+    "arange-float-to-int": lambda m: m.arange(0.5, 4, dtype=m.int64),
+    "eye-0": lambda m: m.eye(0),
+    "full-0d": lambda m: m.full((), 3),
     "as_tensor-list": lambda m: m.as_tensor([1, 2]),
     "as_tensor-dtype": lambda m: m.as_tensor([1, 2], dtype=m.float32),
 }
@@ -202,6 +212,42 @@ def test_creation_requires_grad_and_errors():
     raises_like(lambda m: m.arange(0, 5, 0))
     raises_like(lambda m: m.zeros(-1))
     raises_like(lambda m: m.linspace(0, 1, -1))
+
+
+RANDOM = {
+    "rand": lambda m: m.rand(2, 3),
+    "rand-size": lambda m: m.rand(m.Size([4])),
+    "randn-tuple-dtype": lambda m: m.randn((2, 3), dtype=m.float64),
+    "randn-requires-grad": lambda m: m.randn(2, requires_grad=True),
+    "randint": lambda m: m.randint(0, 10, (3,)),
+    "randint-high-size": lambda m: m.randint(5, (2, 2)),
+    "randint-dtype": lambda m: m.randint(0, 5, (2,), dtype=m.int32),
+    "randperm": lambda m: m.randperm(5),
+    "randn_like": lambda m: m.randn_like(m.ones(2, 2, dtype=m.float64)),
+    "normal-tensors": lambda m: m.normal(m.zeros(3), m.ones(3)),
+    "normal-size": lambda m: m.normal(0.0, 1.0, size=(2, 2)),
+    "bernoulli": lambda m: m.bernoulli(m.full((3,), 0.5)),
+    "multinomial": lambda m: m.multinomial(m.tensor([0.2, 0.8]), 4, replacement=True),
+    "uniform_": lambda m: m.zeros(3).uniform_(-1, 1),
+    "normal_": lambda m: m.zeros(3, dtype=m.float64).normal_(),
+}
+
+
+@pytest.mark.parametrize("name", list(RANDOM))
+def test_random_shapes_and_dtypes(name):
+    e, t = RANDOM[name](ember), RANDOM[name](torch)
+    assert (tuple(e.shape), e.dtype.name, e.requires_grad) == (tuple(t.shape), str(t.dtype)[6:], t.requires_grad)
+
+
+def test_random_seed_and_errors():
+    ember.manual_seed(3)
+    a = ember.rand(4)
+    ember.manual_seed(3)
+    assert ember.rand(4).tolist() == a.tolist()
+    assert ((a >= 0) & (a < 1)).all()
+    assert sorted(ember.randperm(6).tolist()) == list(range(6))
+    raises_like(lambda m: m.rand_like(m.ones(2, dtype=m.int64)))
+    raises_like(lambda m: m.randint(3, 3, (2,)))
 
 
 def test_from_numpy_shares_memory():

@@ -48,8 +48,10 @@ def _infer_dtype(data):
 
 
 def _nested_to_list(data):
-    if isinstance(data, Tensor):
-        return data._data
+    if isinstance(data, Tensor):  # an element of a sequence: only one-element tensors convert
+        if data._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data._data.reshape(())
     if isinstance(data, (list, tuple)):
         return [_nested_to_list(x) for x in data]
     return data

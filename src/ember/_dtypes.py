@@ -98,7 +98,7 @@ def to_dtype(d) -> dtype:
     if isinstance(d, dtype):
         return d
     if d is _builtin_float:
-        return float64 if _default[0] is float64 else float32
+        return float64  # PyTorch maps Python's float to torch.float64 (not the default dtype)
     if d is _builtin_int:
         return int64
     if d is _builtin_bool:

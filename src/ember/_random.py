@@ -91,7 +91,7 @@ def _size(size):
 def _float_dt(dtype):
     dt = _dtypes.to_dtype(dtype) if dtype is not None else _dtypes.get_default_dtype()
     if not dt.is_floating_point:
-        raise RuntimeError(f'"check_uniform_bounds" not implemented for \'{dt.name.capitalize()}\'')
+        raise NotImplementedError(f'"check_uniform_bounds" not implemented for \'{dt._legacy[:-6]}\'')
     return dt
 
 
@@ -121,6 +121,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False) -> Tensor:
     check_device(device)
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high  # randint(high, size)
     if high is None:
         low, high = 0, low
     if size is None:
