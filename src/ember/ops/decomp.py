@@ -22,7 +22,7 @@ from .reduce import amax, amin, sum as _sum
 from .shape import cat, diag_embed, narrow, squeeze, transpose, unsqueeze
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "cross", "matrix_power", "svd", "qr", "cholesky",
-           "cholesky_solve", "cholesky_inverse", "LinAlgError"]
+           "cholesky_solve", "cholesky_inverse", "matrix_exp", "vander"]
 
 
 class LinAlgError(RuntimeError):
@@ -729,6 +729,89 @@ def matrix_power(input, n: int):
     return result
 
 
+def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):
+    ex_t = _rt("linalg_solve_ex", ["result", "info"])
+    return ex_t(solve(A, B, left=left), _const(xp.zeros(A._data.shape[:-2], xp.int32)))
+
+
+def cond(A, p=None):
+    """The condition number of A in the p-norm (2-norm by default: σ_max / σ_min)."""
+    if p is None or p in (2, -2):
+        s = svdvals(A)
+        r = narrow(s, -1, 0, 1) / narrow(s, -1, s._data.shape[-1] - 1, 1)
+        r = squeeze(r, -1)
+        return 1 / r if p == -2 else r
+    _check(A, "linalg.cond")
+    return matrix_norm(A, p) * matrix_norm(inverse(A), p)
+
+
+def tensorinv(A, ind: int = 2):
+    """The inverse of A seen as a linear map from its last dims to its first ``ind`` dims."""
+    out_shape, in_shape = A._data.shape[:ind], A._data.shape[ind:]
+    m, n = math.prod(out_shape), math.prod(in_shape)
+    if m != n:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {n} != {m}")
+    return inverse(A.reshape(m, n)).reshape(*in_shape, *out_shape)
+
+
+def tensorsolve(A, B, dims=None):
+    """X with tensordot(A, X, X.ndim) = B."""
+    if dims is not None:
+        from .shape import movedim
+        nd = A._data.ndim
+        dims = [wrap_dim(d, nd) for d in dims]
+        A = movedim(A, dims, list(range(nd - len(dims), nd)))
+    x_shape = A._data.shape[B._data.ndim:]
+    n = math.prod(x_shape)
+    return solve(A.reshape(-1, n), B.reshape(-1)).reshape(*x_shape)
+
+
+def vander(x, N=None, increasing: bool = False):
+    """torch.vander: columns x^(N−1) … x, 1 (or increasing powers) for a 1-D x."""
+    if x._data.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    from .shape import flip
+    v = linalg_vander(x, N=N)
+    return v if increasing else flip(v, (-1,))
+
+
+def linalg_vander(x, N=None):
+    """The Vandermonde matrix [1, x, x², …, x^(N−1)] per element of x (…, n) → (…, n, N)."""
+    n = x._data.shape[-1]
+    N = n if N is None else N
+    if N <= 1:
+        return unsqueeze(x, -1) * 0 + 1 if N == 1 else unsqueeze(x, -1)[..., :0]
+    cols = [unsqueeze(x, -1) * 0 + 1, unsqueeze(x, -1)]
+    for _ in range(N - 2):
+        cols.append(cols[-1] * unsqueeze(x, -1))
+    return cat(cols, -1)
+
+
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800., 129060195264000.,
+           10559470521600., 670442572800., 33522128640., 1323241920., 40840800., 960960., 16380., 182., 1.)
+
+
+def matrix_exp(A):
+    """exp(A) by scaling and squaring with the [13/13] Padé approximant (Higham 2005), written in
+    ember ops so the gradient (and higher ones) follow."""
+    _check(A, "linalg.matrix_exp")
+    norm1 = xp.abs(A._data).sum(-2).max() if A._data.size else 0.0
+    s = max(0, int(math.ceil(math.log2(norm1 / 5.371920351148152)))) if norm1 > 5.371920351148152 else 0
+    x = A / (2 ** s) if s else A
+    b = _PADE13
+    eye = _eye_like(A)
+    x2 = matmul(x, x)
+    x4 = matmul(x2, x2)
+    x6 = matmul(x4, x2)
+    u = matmul(x, matmul(x6, x6 * b[13] + x4 * b[11] + x2 * b[9]) + x6 * b[7] + x4 * b[5] + x2 * b[3] + eye * b[1])
+    v = matmul(x6, x6 * b[12] + x4 * b[10] + x2 * b[8]) + x6 * b[6] + x4 * b[4] + x2 * b[2] + eye * b[0]
+    r = Solve.apply(v - u, v + u)
+    for _ in range(s):
+        r = matmul(r, r)
+    return r
+
+
 def multi_dot(tensors):
     out = tensors[0]
     for t in tensors[1:]:
@@ -741,5 +824,5 @@ def vecdot(x, y, *, dim: int = -1):
 
 
 for _n in ["inverse", "det", "logdet", "slogdet", "pinverse", "cross", "matrix_power", "svd", "qr", "cholesky",
-           "cholesky_solve", "cholesky_inverse"]:
+           "cholesky_solve", "cholesky_inverse", "matrix_exp"]:
     setattr(Tensor, _n, globals()[_n])
