@@ -333,6 +333,18 @@ class Tensor:
         self._hooks.append(entry)
         return _RemovableHandle(self._hooks, entry)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) -> None, run after the gradient has been accumulated into this leaf's ``.grad``."""
+        from .autograd.graph import _RemovableHandle
+
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self.__dict__.setdefault("_post_acc_hooks", [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)

@@ -10,7 +10,17 @@ from __future__ import annotations
 from .graph import _FREED, AccumulateGrad
 from .grad_mode import STATE
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "queue_callback"]
+
+# One list per running backward (they nest): callbacks run once that backward has finished.
+_FINAL_CALLBACKS: list[list] = []
+
+
+def queue_callback(fn) -> None:
+    """Run ``fn()`` when the current backward pass ends (``Variable._execution_engine.queue_callback``)."""
+    if not _FINAL_CALLBACKS:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _FINAL_CALLBACKS[-1].append(fn)
 
 
 def _collect(root_nodes):
@@ -126,6 +136,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
     ready = [n for n in {id(e[0]): e[0] for e in root_edges}.values() if deps.get(n, 0) == 0]
     prev = STATE.enabled
     STATE.enabled = create_graph
+    _FINAL_CALLBACKS.append([])
     try:
         while ready:
             node = ready.pop()
@@ -149,6 +160,10 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
                     g = _run_pre_hooks(node, grads)[0]
                 if accumulate and g is not None:
                     _accumulate_into(node.variable, g, create_graph, routed)
+                    post = getattr(node.variable, "_post_acc_hooks", None)
+                    if post:
+                        for h in list(post):
+                            h(node.variable)
                 continue
             if node._released:
                 raise RuntimeError(_FREED)
@@ -190,8 +205,14 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
                 deps[nxt] = d
                 if d == 0:
                     ready.append(nxt)
+        callbacks = _FINAL_CALLBACKS[-1]
+        k = 0
+        while k < len(callbacks):  # a callback may queue another
+            callbacks[k]()
+            k += 1
     finally:
         STATE.enabled = prev
+        _FINAL_CALLBACKS.pop()
 
     if inputs is not None and not accumulate:
         for k, r in enumerate(results):
