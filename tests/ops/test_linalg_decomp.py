@@ -376,3 +376,22 @@ def test_cond_solve_ex_tensorinv_tensorsolve_vander():
     check(lambda a: lib(a).vander(a), lambda a: torch.vander(a), randn(4), grad=False)
     check(lambda a: lib(a).vander(a, 5, True), lambda a: torch.vander(a, 5, True), randn(3), grad=False)
     gradgrad(lambda a: ember.linalg.vander(a, N=4), randn(2, 3))
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (2, 3, 3), (5, 3), (3, 5)])
+def test_lu(shape):
+    x = randn(*shape)
+    square = shape[-1] == shape[-2]
+    check(lambda a: lib(a).linalg.lu_factor(a), lambda a: torch.linalg.lu_factor(a), x if square else C(x),
+          rtol=1e-4, atol=1e-5)
+    check(lambda a: lib(a).linalg.lu(a), lambda a: torch.linalg.lu(a), x.astype(np.float64) if square else C(x))
+    check(lambda a: lib(a).linalg.lu_factor_ex(a), lambda a: torch.linalg.lu_factor_ex(a), C(x))
+    if square:
+        gradgrad(lambda a: ember.linalg.lu_factor(a).LU, x)
+        b = randn(*shape[:-1], 2).astype(np.float64)
+        for adjoint in (False, True):
+            check(lambda a, y: lib(a).linalg.lu_solve(*lib(a).linalg.lu_factor(a), y, adjoint=adjoint),
+                  lambda a, y: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), y, adjoint=adjoint),
+                  x.astype(np.float64), b)
+        check(lambda a: lib(a).lu_unpack(*lib(a).linalg.lu_factor(a)),
+              lambda a: torch.lu_unpack(*torch.linalg.lu_factor(a)), x.astype(np.float64))

@@ -22,7 +22,7 @@ from .reduce import amax, amin, sum as _sum
 from .shape import cat, diag_embed, narrow, squeeze, transpose, unsqueeze
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "cross", "matrix_power", "svd", "qr", "cholesky",
-           "cholesky_solve", "cholesky_inverse", "matrix_exp", "vander"]
+           "cholesky_solve", "cholesky_inverse", "matrix_exp", "vander", "lu_unpack", "lu_solve"]
 
 
 class LinAlgError(RuntimeError):
@@ -358,6 +358,125 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, rcond=None):
 
 def pinverse(input, rcond: float = 1e-15):
     return pinv(input, rcond=rcond)
+
+
+# ---------------------------------------------------------------------------------------------
+# LU with partial pivoting
+def _lu_packed(a):
+    """LAPACK getrf on a batch: the packed L\\U factors and the 1-based int32 row pivots."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    lu = a.reshape(-1, m, n).astype(a.dtype, copy=True)
+    piv = xp.zeros((lu.shape[0], k), xp.int32)
+    rows = xp.arange(lu.shape[0])
+    for j in range(k):
+        p = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
+        top = lu[rows, j, :].copy()
+        lu[rows, j, :] = lu[rows, p, :]
+        lu[rows, p, :] = top
+        pivot = lu[:, j, j]
+        safe = xp.where(pivot != 0, pivot, 1)[:, None]
+        lu[:, j + 1:, j] = xp.where((pivot != 0)[:, None], lu[:, j + 1:, j] / safe, lu[:, j + 1:, j])
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j:j + 1] * lu[:, j:j + 1, j + 1:]
+    return lu.reshape(a.shape), piv.reshape(a.shape[:-2] + (k,))
+
+
+def _perm_matrix(piv, m, dtype):
+    """P with A = P L U from LAPACK's sequential row swaps."""
+    flat = piv.reshape(-1, piv.shape[-1]) - 1
+    perm = xp.tile(xp.arange(m), (flat.shape[0], 1))
+    rows = xp.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        pj = flat[:, j]
+        tmp = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, pj]
+        perm[rows, pj] = tmp
+    p = xp.zeros((flat.shape[0], m, m), dtype)
+    p[rows[:, None], perm, xp.arange(m)] = 1
+    return p.reshape(piv.shape[:-1] + (m, m))
+
+
+class LuFactor(Function):
+    """Packed LU factors (L unit lower below the diagonal, U on and above it). Gradient (square A):
+    gA = P L⁻ᵀ [tril(Lᵀ gL, −1) + triu(gU Uᵀ)] U⁻ᵀ with gL, gU the strict-lower / upper parts of g."""
+    node_name = "LinalgLuFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        lu, piv = _lu_packed(a)
+        ctx.piv = piv
+        ctx.mark_non_differentiable(piv)
+        ctx.save_for_backward(lu)
+        return lu, piv
+
+    @staticmethod
+    def backward(ctx, g, _gp):
+        (lu,) = ctx.saved_tensors
+        return _lu_grad(lu, ctx.piv, tril(g, -1), _triu(g))
+
+
+def _triu(x, k=0):
+    from .._creation import triu
+    return triu(x, k)
+
+
+def _unpack(lu):
+    m, n = lu._data.shape[-2:]
+    k = min(m, n)
+    low = tril(narrow(lu, -1, 0, k), -1) + _const(xp.eye(m, k, dtype=lu._data.dtype))
+    up = _triu(narrow(lu, -2, 0, k))
+    return low, up
+
+
+def _lu_grad(lu, piv, gl, gu):
+    m, n = lu._data.shape[-2:]
+    if m != n:
+        raise NotImplementedError("ember's LU backward supports square matrices only")
+    low, up = _unpack(lu)
+    p = _const(_perm_matrix(piv, m, lu._data.dtype))
+    inner = tril(matmul(_mT(low), gl), -1) + _triu(matmul(gu, _mT(up)))
+    x = Solve.apply(_mT(low), inner)                    # L⁻ᵀ inner
+    return matmul(p, _mT(Solve.apply(up, _mT(x))))      # P (L⁻ᵀ inner) U⁻ᵀ
+
+
+def lu_factor(A, *, pivot: bool = True):
+    """(LU, pivots): packed factors of A = P L U and the 1-based int32 pivots."""
+    _check(A, "linalg.lu_factor", square=False)
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    return _rt("linalg_lu_factor", ["LU", "pivots"])(*LuFactor.apply(A))
+
+
+def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False):
+    lu, piv = lu_factor(A, pivot=pivot)
+    info = _const(xp.zeros(A._data.shape[:-2], xp.int32))
+    return _rt("linalg_lu_factor_ex", ["LU", "pivots", "info"])(lu, piv, info)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True):
+    """(P, L, U) from packed LU factors and pivots."""
+    low, up = _unpack(LU_data)
+    p = _const(_perm_matrix(LU_pivots._data, LU_data._data.shape[-2], LU_data._data.dtype))
+    return _rt("lu_unpack", ["P", "L", "U"])(p, low, up)
+
+
+def lu(A, *, pivot: bool = True):
+    """(P, L, U) with A = P L U."""
+    _check(A, "linalg.lu", square=False)
+    packed, piv = lu_factor(A, pivot=pivot)
+    p, low, up = lu_unpack(packed, piv)
+    return _rt("linalg_lu", ["P", "L", "U"])(p, low, up)
+
+
+def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=None):
+    """X with A X = B (or X A = B; Aᵀ with adjoint) for A given by its packed LU factors; composite,
+    so gradients reach both LU and B."""
+    p, low, up = lu_unpack(LU, pivots)
+    a = matmul(matmul(p, low), up)
+    if adjoint:
+        a = _mT(a)
+    return solve(a, B, left=left)
 
 
 # ---------------------------------------------------------------------------------------------
