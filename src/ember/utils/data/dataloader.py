@@ -295,6 +295,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             try:
                 return self._worker_result_queue.get(timeout=self._timeout)
             except queue.Empty:
+                self._shutdown_workers()
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds") from None
         while True:
             try:
