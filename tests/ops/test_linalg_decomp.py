@@ -390,8 +390,8 @@ def test_lu(shape):
         gradgrad(lambda a: ember.linalg.lu_factor(a).LU, x)
         b = randn(*shape[:-1], 2).astype(np.float64)
         for adjoint in (False, True):
-            check(lambda a, y: lib(a).linalg.lu_solve(*lib(a).linalg.lu_factor(a), y, adjoint=adjoint),
-                  lambda a, y: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), y, adjoint=adjoint),
+            check(lambda a, y, j=adjoint: lib(a).linalg.lu_solve(*lib(a).linalg.lu_factor(a), y, adjoint=j),
+                  lambda a, y, j=adjoint: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), y, adjoint=j),
                   x.astype(np.float64), b)
         check(lambda a: lib(a).lu_unpack(*lib(a).linalg.lu_factor(a)),
               lambda a: torch.lu_unpack(*torch.linalg.lu_factor(a)), x.astype(np.float64))
