@@ -361,6 +361,9 @@ def _where_samples():
 
 
 op("where", samples=_where_samples, dtypes=FLOAT_INT)
+op("where", variant="method", fn=lambda m, x, c, y: x.where(c, y),
+   samples=lambda: [S(T(3, 4), C(np.random.default_rng(4).random((3, 4)) < 0.5), 0.0),
+                    S(T(3, 4), C(np.random.default_rng(4).random((3, 1)) < 0.5), T(4))], dtypes=FLOAT_INT)
 op("threshold_backward", fn=lambda m, g, x, th: (m.ops.aten.threshold_backward if m.__name__ == "torch"
                                                  else m.threshold_backward)(g, x, th),
    samples=lambda: [S(T(3, 4), T(3, 4, grad=False), 0.0), S(T(2, 5), T(2, 5, grad=False), 0.5)])
@@ -389,6 +392,10 @@ for _n in ["bitwise_and", "bitwise_or", "bitwise_xor"]:
     op(_n, samples=lambda: [S(T(3, 4), T(3, 4)), S(T(3, 4), T(4)), S(T(3, 4), 3)], dtypes=(BOOL, I64, I32),
        supports_grad=False)
 op("bitwise_not", samples=unary_samples(), dtypes=(BOOL, I64), supports_grad=False)
+op("lshift", fn=lambda m, a, b: a << b, samples=lambda: [S(T(3, 4), 2), S(T(3, 4), T(4, low=0, high=3))],
+   dtypes=(I64, I32), supports_grad=False)
+op("rshift", fn=lambda m, a, b: a >> b, samples=lambda: [S(T(3, 4), 1), S(T(3, 4), T(4, low=0, high=3))],
+   dtypes=(I64, I32), supports_grad=False)
 op("bitwise_not", variant="invert", fn=lambda m, a: ~a, samples=unary_samples(), dtypes=(BOOL, I64),
    supports_grad=False)
 _SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -2.0]
@@ -552,6 +559,9 @@ def _var_samples():
 
 op("var", samples=_var_samples)
 op("std", samples=_var_samples)
+# dim=() reduces every dim; PyTorch's own gradient for it is inf (a PyTorch bug), so forward only.
+op("var", variant="dim-empty", samples=lambda: [S(T(3, 4), ()), S(T(3, 4), [], keepdim=True)], supports_grad=False)
+op("std", variant="dim-empty", samples=lambda: [S(T(3, 4), ()), S(T(3, 4), [], keepdim=True)], supports_grad=False)
 op("var_mean", samples=lambda: _var_samples()[:6])
 op("std_mean", samples=lambda: _var_samples()[:6])
 

@@ -411,6 +411,7 @@ def _reprs(m):
         m.tensor([1e-8, 1.0]), m.tensor([1e10, 1.0]), m.tensor([math.nan, math.inf, 1.0]),
         m.ones(2, dtype=m.int32), m.tensor([0.1, 0.2], dtype=m.float16), x.clamp(0, 1),
         m.Size([2, 3]), m.Size([]), x.shape, x.dtype, m.tensor(1.5, requires_grad=True) * 2,
+        x.max(1), x.min(0, keepdim=True), x.detach().aminmax(), m.tensor([[1, 5], [7, 2]]).max(dim=1),
     ]
 
 

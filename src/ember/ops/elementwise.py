@@ -1315,6 +1315,16 @@ Tensor.__xor__ = lambda self, other: bitwise_xor(self, other)
 Tensor.__rxor__ = lambda self, other: bitwise_xor(self, other)
 Tensor.__invert__ = lambda self: bitwise_not(self) if self._data.dtype != xp.bool_ else logical_not(self)
 Tensor.__hash__ = lambda self: id(self)
+Tensor.__lshift__ = lambda self, other: _shift(xp.left_shift, self, other)
+Tensor.__rshift__ = lambda self, other: _shift(xp.right_shift, self, other)
+Tensor.where = lambda self, condition, other: where(condition, self, other)  # self.where(cond, y)
+
+
+def _shift(npfn, a, b):
+    if a._data.dtype.kind in "fc" or (isinstance(b, Tensor) and b._data.dtype.kind in "fc") or isinstance(b, float):
+        name = "lshift" if npfn is xp.left_shift else "rshift"
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_type_name(a)}\'')
+    return _nograd_binary(npfn, a, b)
 
 for _name in ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
               "remainder", "fmod", "pow", "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log",
@@ -1326,7 +1336,7 @@ for _name in ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "tru
               "equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
               "bitwise_xor", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isclose",
               "allclose", "nan_to_num", "signbit", "heaviside", "hypot", "logaddexp", "xlogy", "deg2rad",
-              "rad2deg", "positive", "float_power", "copysign", "where"]:
+              "rad2deg", "positive", "float_power", "copysign"]:
     setattr(Tensor, _name, globals()[_name])
 Tensor.real = property(real)
 Tensor.imag = property(imag)

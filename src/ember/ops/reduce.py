@@ -15,7 +15,19 @@ __all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "max", "min", "a
            "argmin", "prod", "logsumexp", "norm", "all", "any", "cumsum", "count_nonzero", "aminmax", "dist",
            "nansum", "nanmean"]
 
-_values_indices = namedtuple("return_types", ["values", "indices"])
+def return_type(name: str, fields=("values", "indices")):
+    """A ``torch.return_types.<name>`` structseq: a named tuple printed as PyTorch prints it."""
+    base = namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__str__": __repr__})
+    cls.__module__ = "torch.return_types"
+    return cls
+
+
+_max_t, _min_t, _aminmax_t = return_type("max"), return_type("min"), return_type("aminmax", ("min", "max"))
 
 
 def _keep_shape(in_shape, dims):
@@ -155,6 +167,8 @@ def _correction(unbiased, correction):
 def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, out=None):
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    if dim is not None and not isinstance(dim, int) and len(dim) == 0:
+        dim = None  # dim=() reduces over every dim, as in PyTorch
     dims = dims_tuple(dim, input._data.ndim)
     return Var.apply(input, dims, _correction(unbiased, correction), keepdim)
 
@@ -162,6 +176,8 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
 def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, out=None):
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    if dim is not None and not isinstance(dim, int) and len(dim) == 0:
+        dim = None
     dims = dims_tuple(dim, input._data.ndim)
     return Std.apply(input, dims, _correction(unbiased, correction), keepdim)
 
@@ -266,7 +282,7 @@ def _extremum(input, dim, keepdim, is_max, name):
     if input._data.ndim and input._data.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     vals, idx = (MaxDim if is_max else MinDim).apply(input, d, keepdim, is_max)
-    return _values_indices(vals, idx)
+    return (_max_t if is_max else _min_t)(vals, idx)
 
 
 def max(input, dim=None, keepdim: bool = False, *, out=None):
@@ -288,9 +304,8 @@ def amin(input, dim=(), keepdim: bool = False):
 
 
 def aminmax(input, *, dim=None, keepdim=False):
-    mm = namedtuple("aminmax", ["min", "max"])
-    return mm(amin(input, dim if dim is not None else (), keepdim), amax(input, dim if dim is not None else (),
-                                                                          keepdim))
+    return _aminmax_t(amin(input, dim if dim is not None else (), keepdim),
+                      amax(input, dim if dim is not None else (), keepdim))
 
 
 def argmax(input, dim=None, keepdim: bool = False):
