@@ -11,7 +11,7 @@ import pytest
 import ember
 from ember import cli, train
 
-TINY = ["--model", "mlp", "--dataset", "sample", "--limit-train", "200", "--limit-test", "100", "--batch-size", "50",
+TINY = ["--dataset", "sample", "--limit-train", "200", "--limit-test", "100", "--batch-size", "50",
         "--no-progress", "--no-plots"]
 
 
@@ -122,3 +122,10 @@ def test_outputs_metrics_plots_and_sample_fallback(tmp_path, monkeypatch, capsys
 def test_python_m_ember_help():
     r = subprocess.run([sys.executable, "-m", "ember", "train", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--resume" in r.stdout and "--limit-train" in r.stdout
+
+
+def test_zoo_models_are_adapted_to_28x28_or_refused():
+    model = train._build_model("lenet5")
+    assert tuple(model(ember.zeros(3, 1, 28, 28)).shape) == (3, 10)
+    with pytest.raises(ValueError, match="cannot classify 28x28 images.*try course"):
+        train._build_model("alexnet")
