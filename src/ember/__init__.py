@@ -30,7 +30,7 @@ from .ops.activation import relu_, selu, celu, prelu, threshold, rrelu  # noqa: 
 from .ops.nn_misc import pixel_shuffle, cosine_similarity, pairwise_distance, pdist  # noqa: E402
 from .ops.pool import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max_pool1d, max_pool2d,  # noqa: E402
                        max_pool3d)
-from . import cuda, backends, accelerator, multiprocessing  # noqa: E402,F401
+from . import amp, cuda, backends, accelerator, multiprocessing  # noqa: E402,F401
 from ._alias import install_torch_alias, uninstall_torch_alias  # noqa: E402,F401
 
 __version__ = "0.1.0"

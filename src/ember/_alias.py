@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import os
 import sys
 
@@ -31,19 +32,23 @@ UNSUPPORTED = {
     "torch._dynamo": "torch.compile's dynamo",
     "torch._inductor": "torch.compile's inductor",
     "torch.distributions": "torch.distributions",
-    "torch.cuda.amp": "CUDA automatic mixed precision",
 }
 
 
 class _AliasLoader(importlib.abc.Loader):
     def __init__(self, target: str):
         self.target = target
+        self._spec = None
 
     def create_module(self, spec):
-        return importlib.import_module(self.target)
+        module = importlib.import_module(self.target)
+        self._spec = getattr(module, "__spec__", None)
+        return module
 
     def exec_module(self, module):
-        pass
+        # The import system stamped the alias's spec on ember's module: give it back its own.
+        if self._spec is not None:
+            module.__spec__ = self._spec
 
 
 class _UnsupportedLoader(importlib.abc.Loader):
@@ -62,15 +67,15 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         root = fullname.split(".", 1)[0]
         if root not in ALIASES:
             return None
-        for prefix, feature in UNSUPPORTED.items():
-            if fullname == prefix or fullname.startswith(prefix + "."):
-                return importlib.machinery.ModuleSpec(fullname, _UnsupportedLoader(feature))
         target = ALIASES[root] + fullname[len(root):]
         try:
             found = importlib.util.find_spec(target)
         except (ImportError, ValueError):
             found = None
         if found is None:
+            for prefix, feature in UNSUPPORTED.items():
+                if fullname == prefix or fullname.startswith(prefix + "."):
+                    return importlib.machinery.ModuleSpec(fullname, _UnsupportedLoader(feature))
             return importlib.machinery.ModuleSpec(
                 fullname, _UnsupportedLoader(f"the module '{fullname}' (no '{target}' in ember)"))
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(target), is_package=True)
@@ -81,8 +86,6 @@ _FINDER = _AliasFinder()
 
 def install_torch_alias() -> None:
     """Make ``import torch`` / ``import torchvision`` give ember's modules in this process."""
-    import importlib.util  # noqa: F401 - find_spec above needs the submodule loaded
-
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
     for name in list(sys.modules):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import types
+import typing
 import warnings
 
 __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads", "compile",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_float32_matmul_precision",
            "get_float32_matmul_precision", "typename", "autocast", "version", "jit", "set_default_device",
-           "get_default_device", "is_nonzero", "is_storage", "set_grad_enabled_default", "unsupported"]
+           "get_default_device", "is_nonzero", "is_storage", "is_autocast_enabled", "get_autocast_dtype",
+           "sparse_coo_tensor", "sparse_csr_tensor", "sparse_compressed_tensor", "quantize_per_tensor",
+           "quantize_per_channel"]
 
 _threads = [int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1]
 _deterministic = [False]
@@ -102,46 +105,62 @@ def is_storage(obj) -> bool:
     return False
 
 
-def set_grad_enabled_default():  # pragma: no cover - internal placeholder name kept out of __all__ users
-    return None
+from .amp import autocast, is_autocast_enabled  # noqa: E402
 
 
-class autocast:
-    """CPU autocast: ember computes in the tensors' own dtypes; the context changes nothing."""
-
-    def __init__(self, device_type="cpu", dtype=None, enabled=True, cache_enabled=None):
-        self.device_type = device_type
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def __call__(self, fn):
-        return fn
+def get_autocast_dtype(device_type: str):
+    from . import _dtypes
+    return _dtypes.bfloat16 if device_type == "cpu" else _dtypes.float16
 
 
 version = types.SimpleNamespace(__version__="2.13.0+ember", cuda=None, hip=None, debug=False, git_version="ember")
 
 
 def unsupported(feature: str):
+    """A stand-in for a torch function ember lacks: calling it raises an error naming the feature."""
     def fail(*args, **kwargs):
-        raise RuntimeError(f"ember does not support {feature}")
+        raise NotImplementedError(f"ember does not support {feature}")
+    fail.__name__ = feature.rsplit(".", 1)[-1].strip("()")
     return fail
 
 
-class _Unsupported(types.ModuleType):
-    """A namespace whose every attribute use raises a clear 'not supported' error."""
+def _register(module: types.ModuleType, name: str) -> types.ModuleType:
+    """Make ``module`` importable as ``name`` (so ``import torch.jit`` finds it under the alias)."""
+    import importlib.machinery
+    import sys
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    sys.modules[name] = module
+    return module
 
-    def __init__(self, name: str, feature: str):
+
+class _Unsupported(types.ModuleType):
+    """A namespace whose every other attribute use raises a clear 'not supported' error."""
+
+    def __init__(self, name: str, feature: str, shown: str, **benign):
         super().__init__(name)
-        self._feature = feature
+        self._feature, self._shown = feature, shown
+        self.__dict__.update(benign)
 
     def __getattr__(self, attr):
         if attr.startswith("__"):
             raise AttributeError(attr)
-        raise RuntimeError(f"ember does not support {self._feature} ({self.__name__}.{attr})")
+        return unsupported(f"{self._feature} ({self._shown}.{attr})")
 
 
-jit = _Unsupported("torch.jit", "TorchScript")
+def _identity_decorator(fn=None, *args, **kwargs):
+    return fn if callable(fn) else (lambda f: f)
+
+
+# torch.jit: scripting/tracing refuse at first use; the helpers model code calls in eager mode
+# (is_scripting, ignore, unused, ...) behave as in eager PyTorch.
+jit = _register(_Unsupported("ember.jit", "TorchScript", "torch.jit", is_scripting=lambda: False,
+                             is_tracing=lambda: False, ignore=_identity_decorator, unused=_identity_decorator,
+                             export=_identity_decorator, interface=_identity_decorator,
+                             _overload_method=_identity_decorator, annotate=lambda the_type, the_value: the_value,
+                             Final=typing.Final, Attribute=lambda value, type=None: value), "ember.jit")
+
+sparse_coo_tensor = unsupported("sparse tensors (torch.sparse_coo_tensor)")
+sparse_csr_tensor = unsupported("sparse tensors (torch.sparse_csr_tensor)")
+sparse_compressed_tensor = unsupported("sparse tensors (torch.sparse_compressed_tensor)")
+quantize_per_tensor = unsupported("quantization (torch.quantize_per_tensor)")
+quantize_per_channel = unsupported("quantization (torch.quantize_per_channel)")

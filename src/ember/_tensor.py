@@ -420,7 +420,7 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 or (spec and self._data.size == 1):
+        if self._data.ndim == 0 and type(self) is Tensor:  # as torch: 0-d plain tensors format their value
             return self.item().__format__(spec)
         return object.__format__(self, spec) if spec else repr(self)
 

@@ -16,10 +16,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description=train.__doc__.split("\n\n")[0],
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     train.add_arguments(p)
+    sub.add_parser("run", help="run an unmodified PyTorch program on ember: ember run SCRIPT [ARGS...]",
+                   add_help=False)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "run":  # `ember run SCRIPT [ARGS...]`: everything after `run` belongs to the script
+        from ._run import main as run_main
+        return run_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
