@@ -32,6 +32,7 @@ from .ops.pool import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, max
                        max_pool3d)
 from . import amp, cuda, backends, accelerator, multiprocessing  # noqa: E402,F401
 from ._alias import install_torch_alias, uninstall_torch_alias  # noqa: E402,F401
+from . import distributed  # noqa: E402,F401  (mpi4py is imported by init_process_group only)
 
 __version__ = "0.1.0"
 
