@@ -185,6 +185,24 @@ def test_image_folder(tmp_path):
     np.testing.assert_array_equal(x._data, expect[ds.samples[2][0]].transpose(2, 0, 1) / np.float32(255))
 
 
+def test_image_folder_without_pillow_says_how_to_fix(tmp_path, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_pil(name, *args, **kwargs):
+        if name == "PIL" or name.startswith("PIL."):
+            raise ImportError("no Pillow")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_pil)
+    os.makedirs(tmp_path / "a")
+    (tmp_path / "a" / "x.png").write_bytes(b"")
+    with pytest.raises(ImportError, match="pip install pillow"):
+        datasets.ImageFolder(str(tmp_path))
+    # a loader of one's own needs no Pillow
+    ds = datasets.ImageFolder(str(tmp_path), loader=lambda p: np.zeros((2, 2), np.uint8))
+    assert ds[0][0].shape == (2, 2) and ds[0][1] == 0
+
+
 def test_cifar10_from_python_batches(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
