@@ -246,9 +246,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None, out=No
         return _via_1d(input, lambda a: ScatterValue.apply(a, 0, idx1, src))
     if isinstance(src, Tensor):
         return Scatter.apply(input, src, d, idx)
-    if isinstance(src, bool) or not isinstance(src, numbers.Number):
-        if not isinstance(src, numbers.Number):
-            raise TypeError(f"scatter(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if not isinstance(src, numbers.Number):
+        raise TypeError(f"scatter(): argument 'src' must be Tensor, not {type(src).__name__}")
     return ScatterValue.apply(input, d, idx, src)
 
 
