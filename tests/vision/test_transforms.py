@@ -34,7 +34,10 @@ def test_to_tensor_exact(shape):
         np.testing.assert_array_equal(out._data, ref.numpy())
     f = _img((3, 4, 2))
     np.testing.assert_array_equal(T.ToTensor()(f)._data, f.transpose(2, 0, 1))  # float arrays are not scaled
-    assert tuple(T.PILToTensor()(a).shape) == tuple(ref.shape) and T.PILToTensor()(a).dtype == ember.uint8
+    for src in (a, _t(a)):
+        out = T.PILToTensor()(src)
+        assert tuple(out.shape) == tuple(ref.shape) and out.dtype == ember.uint8
+        np.testing.assert_array_equal(out._data, a.reshape(shape[0], shape[1], -1).transpose(2, 0, 1))
 
 
 def test_to_tensor_pil():

@@ -130,9 +130,12 @@ def to_tensor(pic) -> Tensor:
 
 def pil_to_tensor(pic) -> Tensor:
     """PIL Image (or ``(H, W[, C])`` array) -> ``(C, H, W)`` tensor of the same dtype, unscaled."""
-    if not (_is_pil(pic) or isinstance(pic, np.ndarray)):
+    if isinstance(pic, Tensor):  # ember's datasets give uint8 tensor images (H, W) / (H, W, C)
+        a = pic._data
+    elif _is_pil(pic) or isinstance(pic, np.ndarray):
+        a = np.asarray(pic)
+    else:
         raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
-    a = np.asarray(pic)
     if a.ndim == 2:
         a = a[:, :, None]
     return Tensor._make(np.ascontiguousarray(a.transpose(2, 0, 1)), False, None, 0)
