@@ -4,6 +4,7 @@ from .linear import *
 from .activation import *
 from .dropout import *
 from .batchnorm import *
+from .syncbatchnorm import *
 from .normalization import *
 from .sparse import *
 from .flatten import *

@@ -114,7 +114,5 @@ class BatchNorm3d(_BatchNorm):
             raise ValueError(f"expected 5D input (got {input.dim()}D input)")
 
 
-class SyncBatchNorm(_BatchNorm):
-    def _check_input_dim(self, input):
-        if input.dim() < 2:
-            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+from .syncbatchnorm import SyncBatchNorm  # noqa: E402  (here too, as torch.nn.modules.batchnorm has it)
