@@ -42,12 +42,22 @@ PAIRS = list(itertools.product(DTYPES, DTYPES))
 
 
 @pytest.mark.parametrize("kinds", [("nd", "nd"), ("nd", "0d"), ("0d", "nd"), ("0d", "0d")])
-@pytest.mark.parametrize("op", ["add", "mul", "div", "maximum", "eq", "where"])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow",
+                                "maximum", "minimum", "eq", "lt", "logical_and", "bitwise_or", "where", "cat",
+                                "clamp", "floor_div_op", "lerp"])
 def test_promotion_grid(op, kinds):
     def run(m, a, b):
         x, y = _operand(m, a, kinds[0]), _operand(m, b, kinds[1])
         if op == "where":
             return m.where(m.tensor([True, False]), x, y)
+        if op == "cat":
+            return m.cat([x.reshape(-1), y.reshape(-1)])
+        if op == "clamp":
+            return m.clamp(x, y, y)
+        if op == "floor_div_op":
+            return x // y
+        if op == "lerp":
+            return m.lerp(x, y, 0.5)
         return getattr(m, op)(x, y)
     for a, b in PAIRS:
         if op == "maximum" and "bool" in (a, b) and a != b:

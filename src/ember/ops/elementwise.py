@@ -418,7 +418,10 @@ class Fmod(Function):
 
 
 def fmod(input, other, *, out=None):
-    a, b, _ = promote(input, as_tensor_arg(other))
+    a, b, dt = promote(input, as_tensor_arg(other))
+    if dt.category == 0:
+        raise NotImplementedError("\"fmod_cpu\" not implemented for 'Bool'")
+    _check_int_divisor(b._data if isinstance(b, Tensor) else b, dt)
     return _out((Fmod1 if isinstance(b, Tensor) else Fmod).apply(a, b), out)
 
 
@@ -438,8 +441,10 @@ def pow(input, exponent, *, out=None):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if input._data.dtype.kind != "b" and fit_int(exponent, input._data.dtype) != exponent:
             raise RuntimeError(f"value cannot be converted to type {input._data.dtype.name}_t without overflow")
-    a, b, _ = promote(input, exponent)
+    a, b, dt = promote(input, exponent)
     if isinstance(b, Tensor):
+        if dt.category == 0:
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         return _out(PowTensor.apply(a, b), out)
     return _out(PowScalar.apply(a, b), out)
 
@@ -997,12 +1002,14 @@ _CLAMP = {(kind, tensors): _clamp_node(kind, int(tensors) if kind else int(not t
 def clamp(input, min=None, max=None, *, out=None, _kind=""):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    dt = _dtypes.result_type(input, *(b for b in (min, max) if b is not None))
+    if dt.category == 0:
+        raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
+    input = _cast(input, dt)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo = min.to(input.dtype) if isinstance(min, Tensor) else min
-        hi = max.to(input.dtype) if isinstance(max, Tensor) else max
+        lo = _cast(min, dt) if isinstance(min, Tensor) else min
+        hi = _cast(max, dt) if isinstance(max, Tensor) else max
         return _out(_CLAMP[_kind, True].apply(input, lo, hi), out)
-    if input._data.dtype.kind in "iu" and (isinstance(min, float) or isinstance(max, float)):
-        input = input.to(_dtypes.get_default_dtype())
     return _out(_CLAMP[_kind, False].apply(input, min, max), out)
 
 
@@ -1069,6 +1076,14 @@ def fmin(input, other):
 
 
 def lerp(input, end, weight):
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t._data.dtype != input._data.dtype:
+            from .linalg import _C_NAMES
+            raise RuntimeError(f"expected dtype {_C_NAMES.get(input.dtype.name)} for `{name}` but got dtype "
+                               f"{_C_NAMES.get(t.dtype.name)}")
+    if input._data.dtype.kind not in "fc":
+        kind = "tensor" if isinstance(weight, Tensor) else "scalar"
+        raise NotImplementedError(f"\"lerp_kernel_{kind}\" not implemented for '{_type_name(input)}'")
     return input + weight * (end - input)
 
 
@@ -1220,8 +1235,9 @@ def _type_name(t):
 
 def _bitwise(npfn, name):
     def fn(input, other, *, out=None):
-        if isinstance(input, Tensor) and input._data.dtype.kind in "fc":
-            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_type_name(input)}\'')
+        dt = _dtypes.result_type(input, other)
+        if dt.category > 1:
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{dt._legacy[:-6]}\'')
         if not isinstance(input, Tensor):
             input, other = other, input
         return _out(_nograd_binary(npfn, input, other), out)
