@@ -22,6 +22,7 @@ from . import optim  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 
 from ._surface import *
+from ._surface import refuse_missing  # noqa: E402
 from .ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
 from .ops.loss import softmax, log_softmax  # noqa: E402
 from .ops.dropout import dropout, alpha_dropout  # noqa: E402
@@ -48,4 +49,12 @@ def __getattr__(name):
     """Features ember does not have fail at first use with an error that names them."""
     if name in _UNSUPPORTED:
         raise AttributeError(f"ember does not support {_UNSUPPORTED[name]} (torch.{name})")
-    raise AttributeError(f"module 'ember' (torch) has no attribute '{name}'")
+    if name.startswith("__"):
+        raise AttributeError(f"module 'ember' has no attribute '{name}'")
+    raise AttributeError(f"ember does not support torch.{name} (module 'ember' (torch) has no attribute '{name}')")
+
+
+for _m in (nn, nn.functional, nn.init, nn.utils, optim, optim.lr_scheduler, utils, utils.data, autograd, linalg,
+           cuda, amp, backends, accelerator):
+    refuse_missing(_m)
+del _m

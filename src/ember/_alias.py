@@ -49,6 +49,9 @@ class _AliasLoader(importlib.abc.Loader):
         # The import system stamped the alias's spec on ember's module: give it back its own.
         if self._spec is not None:
             module.__spec__ = self._spec
+        from ._surface import refuse_missing
+        refuse_missing(module, module.__spec__.name.replace("ember.vision", "torchvision").replace("ember", "torch", 1)
+                       if module.__spec__ is not None else None)
 
 
 class _UnsupportedLoader(importlib.abc.Loader):

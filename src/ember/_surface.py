@@ -164,3 +164,19 @@ sparse_csr_tensor = unsupported("sparse tensors (torch.sparse_csr_tensor)")
 sparse_compressed_tensor = unsupported("sparse tensors (torch.sparse_compressed_tensor)")
 quantize_per_tensor = unsupported("quantization (torch.quantize_per_tensor)")
 quantize_per_channel = unsupported("quantization (torch.quantize_per_channel)")
+
+
+def refuse_missing(module: types.ModuleType, shown: str | None = None) -> None:
+    """Give ``module`` a PEP 562 ``__getattr__`` whose AttributeError says ember lacks the feature
+    (unless it has its own), so a missing ``torch.x.y`` never fails with a bare AttributeError."""
+    if "__getattr__" in module.__dict__:
+        return
+    shown = shown or module.__name__.replace("ember.vision", "torchvision").replace("ember", "torch", 1)
+    name = module.__name__
+
+    def __getattr__(attr):
+        if attr.startswith("__"):
+            raise AttributeError(f"module '{name}' has no attribute '{attr}'")
+        raise AttributeError(f"ember does not support {shown}.{attr} (module '{name}' has no attribute '{attr}')")
+
+    module.__getattr__ = __getattr__

@@ -419,6 +419,13 @@ class Tensor:
 
     __str__ = __repr__
 
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup fails: name the missing feature (torch scripts call many methods).
+        if name.startswith("_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}' (ember does not support "
+                             f"Tensor.{name})")
+
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0 and type(self) is Tensor:  # as torch: 0-d plain tensors format their value
             return self.item().__format__(spec)
