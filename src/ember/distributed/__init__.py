@@ -335,15 +335,15 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
 
 
 # ---- waiting -------------------------------------------------------------------------------------
-def _wait_request(req, g: ProcessGroup | None, what: str, timeout=None):
+def _wait_request(req, g: ProcessGroup | None, what: str, timeout=None, status=None):
     """Wait for an MPI request: spin briefly, then poll with a growing sleep (see the module doc);
     past the timeout the job is aborted with a message naming the operation (never a silent hang)."""
-    if req.Test():
+    if req.Test(status):
         return
     limit = (timeout or (g._timeout if g is not None else _state["timeout"])).total_seconds()
     start = time.perf_counter()
     nap = 0.0
-    while not req.Test():
+    while not req.Test(status):
         waited = time.perf_counter() - start
         if waited > limit:
             me = _Engine.MPI.COMM_WORLD.Get_rank()
@@ -708,8 +708,7 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     # The sender's rank is only known once the message arrived.
     def wait(timeout=None, _w=w):
         if not _w._done:
-            _wait_request(req, g, "recv", timeout)
-            req.Wait(status)
+            _wait_request(req, g, "recv", timeout, status)
             _w._result = g._ranks[status.Get_source()]
             _w._complete()
         return True
