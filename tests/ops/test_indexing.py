@@ -499,3 +499,9 @@ def test_non_contiguous_inputs(name, fn):
 
 def lib_of(t):
     return ember if isinstance(t, ember.Tensor) else torch
+
+
+def test_index_copy_fill_gradgrad():
+    i = ember.tensor([2, 0])
+    gradgrad(lambda a, s: a.index_copy(1, i, s) ** 2, randn(2, 3), randn(2, 2))
+    gradgrad(lambda a, v: a.index_fill(0, i, v) * a, randn(3, 2), randn())
