@@ -715,6 +715,38 @@ for _n, _s in [
 op("iadd", fn=_iop, samples=lambda: [S(T(3, 4), T(3, 4)), S(T(3, 4), T(4)), S(T(3, 4), 2)], dtypes=FLOAT_INT)
 
 
+# In-place ops on views: the base is rebased (PyTorch's CopySlices), other views regraphed (AsStrided).
+def _view_inplace(m, x, b):
+    y = x * 1
+    y[0].mul_(2)
+    y[:, 1].add_(b[:3])
+    y.t()[2].sub_(b[0])
+    y.view(-1)[5:9].mul_(b)
+    return y
+
+
+def _view_into_plain(m, x, b):
+    h = m.zeros(3, 4, dtype=x.dtype)
+    h[0].copy_(x[1])
+    h[1] += b * 2
+    h[2][1:3] = b[:2]
+    return h
+
+
+def _stale_views(m, x, b):
+    y = x * 1
+    v, w = y[0], y[:, 2]
+    y.mul_(b)
+    v2 = y[1]
+    w.add_(1.0)
+    return v * 1, w * 2, v2.exp(), y
+
+
+op("inplace_view", fn=_view_inplace, samples=lambda: [S(T(3, 4), T(4)), S(T(3, 4), T(4, dtype=I64, grad=False))])
+op("inplace_view", variant="plain-base", fn=_view_into_plain, samples=lambda: [S(T(3, 4), T(4))])
+op("inplace_view", variant="stale", fn=_stale_views, samples=lambda: [S(T(3, 4), T(4))])
+
+
 # Public names of the covered modules that have no entry of their own, and why.
 EXCLUDED = {
 }

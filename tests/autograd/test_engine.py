@@ -627,6 +627,19 @@ def _modified_leaf(m):
     z.sum().backward()
 
 
+def _inplace_on_view_of_leaf(m):
+    x = m.ones(3, 4, requires_grad=True)
+    x[0].mul_(2)
+
+
+def _inplace_on_view_grad_fns(m):
+    x = m.ones(3, 4, requires_grad=True)
+    y = x * 1
+    v = y[0]
+    v.mul_(3)
+    return type(y.grad_fn).__name__, type(v.grad_fn).__name__, y._version, v._version
+
+
 def _mark_dirty(m):
     class Double(m.autograd.Function):
         @staticmethod
@@ -707,7 +720,8 @@ def _errors_of_grad(m):
 SAME_AS_TORCH = {f.__name__[1:]: f for f in [
     _hook_once, _backward_several_roots, _backward_inputs_non_leaf, _grad_same_input_twice, _grad_of_input_itself,
     _retain_grad_after_hook, _leaf_backward, _hook_changes_size, _node_hooks, _next_functions,
-    _modified_through_detach, _modified_output, _modified_leaf, _mark_dirty, _non_tensor_output,
+    _modified_through_detach, _modified_output, _modified_leaf, _inplace_on_view_of_leaf,
+    _inplace_on_view_grad_fns, _mark_dirty, _non_tensor_output,
     _once_differentiable, _gradient_shape_mismatch, _errors_of_grad]}
 SAME_AS_TORCH.update({f"second_backward[{e}]": _second_backward(e) for e in
                       ["x * 2", "x / 2", "x - 1", "-x", "x.t().reshape(4)", "x[0]", "m.cat([x, x])", "x.exp()",

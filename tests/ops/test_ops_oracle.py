@@ -113,6 +113,8 @@ NAME_DIFFS = {
                   "frac", "hypot", "lerp", "logaddexp", "xlogy", "std_mean", "var_mean", "norm", "vdot",
                   "inner", "einsum", "atleast_2d"},
     "multi-output node": {"split", "chunk", "unbind", "stack"},
+    "in-place on views (lazy AsStrided regraphing)": {"inplace_view", "inplace_view-plain-base",
+                                                      "inplace_view-stale"},
     "in-place composite": {"lerp_-inplace", "addcmul_-inplace", "addcdiv_-inplace", "copy_-inplace",
                            "fill_-inplace", "zero_-inplace"},
     "view/reshape bookkeeping": {"reshape", "ravel", "transpose", "sum_to_size", "getitem", "setitem", "matmul",

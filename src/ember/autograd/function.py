@@ -107,6 +107,8 @@ class Function:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 r = a._requires_grad
+                if r and a._base is not None and a.grad_fn is not None:
+                    _refresh_view(a)  # a view whose base changed in place gets a fresh grad_fn
                 needs.append(r)
                 edges.append(_grad_edge(a) if r else (None, 0))
                 meta.append((a._data.shape, a._data.dtype))
@@ -143,6 +145,11 @@ class Function:
             node._saved = _pack(node._to_save, args, fwd_args, results, raw)
             node._to_save = None
         return tuple(results) if multi else results[0]
+
+
+def _refresh_view(view):
+    from ..ops.inplace import refresh_view
+    refresh_view(view)
 
 
 def _pack(to_save, args, fwd_args, results, raw):

@@ -3,11 +3,17 @@
 Without autograd they write straight into the array (the optimizer path). Under autograd the result
 is computed by the out-of-place op on an alias of the tensor and the tensor is rebased onto that
 result's node, bumping its version so saved copies of the old value are caught, as PyTorch does.
+
+An in-place op on a *view* also rebases the view's base, as PyTorch's ``CopySlices`` does: the base
+becomes "old base with the view's region replaced by the result", and the view (like any other view
+of that base used later) becomes an ``AsStrided`` view of the new base. A view's position in its
+base is its element offset, shape and strides, read from the NumPy arrays.
 """
 from __future__ import annotations
 
 from .. import _dtypes
 from .._tensor import Tensor
+from ..autograd.function import Function
 from ..autograd.graph import SavedTensor
 from ..autograd.grad_mode import STATE
 from ..backend import xp
@@ -21,11 +27,94 @@ _LEAF = "a leaf Variable that requires grad is being used in an in-place operati
 def _inplace_check(t: Tensor) -> None:
     if t.grad_fn is None and t._requires_grad and STATE.enabled:
         raise RuntimeError(_LEAF)
-    if t._base is not None and STATE.enabled and t._base._requires_grad:
-        raise RuntimeError(
-            "ember does not support in-place operations on a view of a tensor that requires grad (PyTorch "
-            "rebases the view with CopySlices); apply the operation out of place, e.g. "
-            "`x = torch.cat(...)` or `y = x.clone(); y[...] = ...`")
+    b = t._base
+    if b is not None and STATE.enabled and b._requires_grad and b.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Views as (offset, shape, strides) of their base, and the Functions that rebase them.
+def _geometry(view: Tensor, base: Tensor) -> tuple:
+    """(element offset, shape, element strides) of ``view`` inside ``base``'s C-contiguous array."""
+    b, v = base._data, view._data
+    if not b.flags.c_contiguous or any(s < 0 for s in v.strides) or v.itemsize != b.itemsize:
+        raise RuntimeError("ember cannot rebase this view of a tensor that requires grad after an in-place "
+                           "operation (its base is not contiguous); apply the operation out of place, e.g. "
+                           "`y = x.clone(); y[...] = ...`")
+    off = (v.__array_interface__["data"][0] - b.__array_interface__["data"][0]) // b.itemsize if b.size else 0
+    return off, v.shape, tuple(s // v.itemsize for s in v.strides)
+
+
+def _strided(arr, geom):
+    off, shape, strides = geom
+    flat = arr.reshape(-1)
+    return xp.lib.stride_tricks.as_strided(flat[off:], shape, tuple(s * arr.itemsize for s in strides))
+
+
+class AsStrided(Function):
+    """The view at ``geom`` of a base (a copy: it only serves as a gradient path)."""
+    node_name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, a, geom):
+        ctx.base_shape, ctx.geom = a.shape, geom
+        return _strided(xp.ascontiguousarray(a), geom).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return AsStridedScatter.apply(g, ctx.base_shape, ctx.geom), None
+
+
+class AsStridedScatter(Function):
+    """zeros(shape) with g written at ``geom``: the gradient of AsStrided."""
+
+    @staticmethod
+    def forward(ctx, g, shape, geom):
+        ctx.geom = geom
+        out = xp.zeros(shape, g.dtype)
+        _strided(out, geom)[...] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AsStrided.apply(gg, ctx.geom), None, None
+
+
+class CopySlices(Function):
+    """``base`` with the region at ``geom`` replaced by ``value``: the new base after an in-place op
+    on one of its views."""
+    node_name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, base, value, geom):
+        ctx.geom = geom
+        out = xp.array(base, order="C", copy=True)
+        _strided(out, geom)[...] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        g_base = CopySlices.apply(g, Tensor._make(xp.zeros((), g._data.dtype), False, None, 0), ctx.geom) \
+            if n[0] else None
+        return g_base, (AsStrided.apply(g, ctx.geom) if n[1] else None), None
+
+
+def _regraph_view(view: Tensor) -> None:
+    """Make ``view`` an AsStrided view of its base's current graph (after the base changed in place)."""
+    base = view._base
+    node = AsStrided.apply(Tensor._make(base._data, base._requires_grad, base.grad_fn, base._output_nr),
+                           _geometry(view, base)).grad_fn
+    view.grad_fn, view._output_nr, view._requires_grad = node, 0, True
+    view.__dict__["_vv"] = view._vc[0]
+
+
+def refresh_view(view: Tensor) -> None:
+    """Called by Function.apply on a view that requires grad: regraph it if its base was modified in
+    place since the view's grad_fn was made (PyTorch regenerates such a view's grad_fn the same way)."""
+    vv = view.__dict__.get("_vv") if view.__dict__ else None
+    if vv is not None and vv != view._vc[0] and view._base._requires_grad:
+        _regraph_view(view)
 
 
 def _cast_check(t: Tensor, r: Tensor, name: str) -> None:
@@ -42,10 +131,21 @@ def _legacy_name(d):
 
 
 def _rebase(t: Tensor, r: Tensor) -> None:
-    """Write result r into t's memory and make t the output of r's node."""
+    """Write result r into t's memory and make t the output of r's node (rebasing t's base too when
+    t is a view)."""
     if r._data.shape != t._data.shape:
         raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
                            f"{list(r._data.shape)}")
+    base = t._base
+    if base is not None and r.grad_fn is not None:
+        geom = _geometry(t, base)
+        old = Tensor._make(base._data, base._requires_grad, base.grad_fn, base._output_nr)
+        new = CopySlices.apply(old, r, geom)
+        t._data[...] = r._data
+        t._vc[0] += 1
+        base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, True
+        _regraph_view(t)
+        return
     t._data[...] = r._data
     t._vc[0] += 1
     if r.grad_fn is not None:
@@ -67,6 +167,8 @@ def _apply(t: Tensor, fn, *args, **kwargs) -> Tensor:
         t._vc[0] += 1
         return t
     _inplace_check(t)
+    if t._base is not None and t.grad_fn is not None:
+        refresh_view(t)
     # The op reads t's current value through an alias (a distinct array object over the same memory,
     # so saved-tensor matching can tell the alias from t itself when t is also another operand).
     alias = Tensor._make(t._data.view(), t._requires_grad, t.grad_fn, t._output_nr)

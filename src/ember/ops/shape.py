@@ -24,6 +24,8 @@ class _View(Function):
 def _as_view(out: Tensor, base: Tensor) -> Tensor:
     out._vc = base._vc
     out._base = base._base if base._base is not None else base
+    if out.grad_fn is not None:
+        out.__dict__["_vv"] = base._vc[0]  # the version its grad_fn is valid for (see inplace.refresh_view)
     return out
 
 
