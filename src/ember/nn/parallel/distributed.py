@@ -155,7 +155,7 @@ class DistributedDataParallel(Module):
     def _make_buckets(self):
         buckets, where = [], {}
         open_: dict = {}   # dtype -> (params, bytes)
-        cap = _FIRST_BUCKET_BYTES
+        cap = min(_FIRST_BUCKET_BYTES, self.bucket_bytes_cap)  # a small first bucket starts communication early
 
         def close(dtype):
             nonlocal cap
