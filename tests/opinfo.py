@@ -519,7 +519,9 @@ def _idx_samples():
         S(T(3, 4), (C([0, 1, 2]), C([3, 2, 1]))), S(T(3, 4), (C([[0], [2]]), C([[1, 3]]))),
         S(T(3, 4), C(mask)), S(T(3, 4), C(mask[:, 0])), S(T(2, 3, 4), (Ellipsis, C([0, 3]))),
         S(T(2, 3, 4), (slice(None), C([1, 1]), slice(1, 3))), S(T(3, 4), C(np.zeros((3, 4), bool))),
-        S(T(3, 4), C(np.array(1))),
+        S(T(3, 4), C(np.array(1))), S(T(3, 4), [[0, 1], [1, 2]]), S(T(3, 4), []), S(T(3, 4), (slice(None), [0, 0, 3])),
+        S(T(3, 4), True), S(T(3, 4), False), S(T(3, 4), (1, True)), S(T(3, 4), C(np.array([-1, 0]))),
+        S(T(3, 4), (C([0, 1]), C([[2], [3]]))), S(T(3, 4), (slice(5, 10),)),
     ]
 
 
@@ -532,7 +534,8 @@ def _setitem_samples():
     return [S(T(3, 4), 1, T(4)), S(T(3, 4), (slice(None), 1), 2.5), S(T(3, 4), slice(0, 2), T(2, 4)),
             S(T(3, 4), (slice(None), slice(1, 3)), T(1, 2)), S(T(3, 4), C([0, 2]), T(4)),
             S(T(3, 4), C(mask), 0.0), S(T(3, 4), (C([0, 1]), C([2, 3])), T(2)), S(T(3, 4), Ellipsis, T(3, 4)),
-            S(T(3, 4), (1, 2), T())]
+            S(T(3, 4), (1, 2), T()), S(T(3, 4), [[0, 1], [1, 2]], T(2)), S(T(3, 4), C(mask), T(int(mask.sum()))),
+            S(T(3, 4), (slice(None), C([3, 0])), T(3, 1)), S(T(4, 3, view="t"), (0, slice(1, 3)), T(2))]
 
 
 op("setitem", fn=_setitem, samples=_setitem_samples, dtypes=(F32, F64, I64))

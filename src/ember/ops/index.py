@@ -13,6 +13,9 @@ __all__ = ["scatter_along", "index_put"]
 
 def _convert_index(idx, shape):
     """Tensors in an index become arrays; returns (index, is_basic, is_select)."""
+    if isinstance(idx, list) and len(idx) < 32 and any(
+            isinstance(i, (list, tuple, slice, Tensor, xp.ndarray)) or i is None or i is Ellipsis for i in idx):
+        idx = tuple(idx)  # PyTorch (like old NumPy) reads such a list as a tuple of indices: x[[[0, 1], [1, 2]]]
     if not isinstance(idx, tuple):
         idx = (idx,)
     out = []
@@ -30,7 +33,7 @@ def _convert_index(idx, shape):
             out.append(a)
             basic = False
         elif isinstance(i, (list,)):
-            a = xp.asarray(i)
+            a = xp.asarray(i) if i else xp.zeros(0, xp.int64)
             if a.dtype.kind in "fc":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a)
