@@ -1,0 +1,318 @@
+"""Pooling kernels on NumPy arrays (no autograd): max / avg / adaptive, 1d-3d, PyTorch's semantics.
+
+Layout is channels-first, x: (N, C, *S) with d = 1, 2 or 3 spatial dims (the caller adds a batch dim for
+unbatched input); outputs keep x's dtype. Windows are visited one kernel tap at a time as strided views, so
+no Python loop runs over batch, channels or pixels. Average pooling is separable: a window sum along one dim
+after another (k_h + k_w passes instead of k_h * k_w), and adaptive average pooling is one small averaging
+matrix per dim. Max-pool indices follow ``return_indices``: int64 flat indices into each un-padded input
+plane (``h * W + w`` in 2d).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+__all__ = [
+    "pool_output_size",
+    "max_pool_forward",
+    "max_pool_backward",
+    "avg_pool_forward",
+    "avg_pool_backward",
+    "adaptive_windows",
+    "adaptive_avg_pool_forward",
+    "adaptive_avg_pool_backward",
+    "adaptive_max_pool_forward",
+    "adaptive_max_pool_backward",
+]
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
+    """PyTorch's pooling output length; with ``ceil_mode`` the last window must start inside the input or the
+    left padding. May return < 1 (the caller raises the error)."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _tuple(v, nd: int) -> tuple[int, ...]:
+    return (int(v),) * nd if isinstance(v, (int, np.integer)) else tuple(int(a) for a in v)
+
+
+def _geometry(x_shape, kernel, stride, padding, dilation, ceil_mode):
+    nd = len(x_shape) - 2
+    kernel, stride, padding, dilation = (_tuple(v, nd) for v in (kernel, stride, padding, dilation))
+    out = tuple(pool_output_size(s, k, st, p, d, ceil_mode)
+                for s, k, st, p, d in zip(x_shape[2:], kernel, stride, padding, dilation))
+    if any(o < 1 for o in out):
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, x_shape[1:]))}). Calculated output size: "
+                           f"({x_shape[1]}x{'x'.join(map(str, out))}). Output size is too small")
+    # high-side padding: whatever the last window needs beyond the input (ceil_mode overhang included)
+    hi = tuple(max(0, (o - 1) * st + d * (k - 1) + 1 - s - p)
+               for s, k, st, p, d, o in zip(x_shape[2:], kernel, stride, padding, dilation, out))
+    return kernel, stride, padding, dilation, out, hi
+
+
+def _padded(x: np.ndarray, lo, hi, value) -> np.ndarray:
+    """x: (N, C, *S) padded with ``value`` (a copy only when some pad is non-zero)."""
+    if not any(lo) and not any(hi):
+        return x
+    xp = np.full(x.shape[:2] + tuple(s + a + b for s, a, b in zip(x.shape[2:], lo, hi)), value, x.dtype)
+    xp[(slice(None), slice(None)) + tuple(slice(a, a + s) for s, a in zip(x.shape[2:], lo))] = x
+    return xp
+
+
+def _tap_view(xp: np.ndarray, tap, stride, dilation, out) -> np.ndarray:
+    """The (N, C, *out) strided view of the window elements at kernel position ``tap``."""
+    return xp[(slice(None), slice(None)) + tuple(
+        slice(t * d, t * d + (o - 1) * s + 1, s) for t, s, d, o in zip(tap, stride, dilation, out))]
+
+
+def _plane_strides(spatial) -> list[int]:
+    return [math.prod(spatial[i + 1:]) for i in range(len(spatial))]
+
+
+# ----------------------------------------------------------------------------------------------- max
+def _running_max(views, offsets, base):
+    """Max over the ``views`` (N, C, *out) with PyTorch's rule (first maximum wins; a NaN wins and propagates)
+    and the flat index ``base + offsets[k]`` of the winner; ``views`` is an iterable, consumed once."""
+    views = iter(views)
+    y = np.array(next(views))                 # a fresh contiguous copy of the first tap
+    arg = np.zeros(y.shape, np.int16 if len(offsets) < 32768 else np.int64)
+    for k, v in enumerate(views, 1):
+        take = np.greater(v, y)
+        take |= np.isnan(v)
+        np.copyto(y, v, where=take)
+        np.copyto(arg, k, where=take)
+    idx = np.asarray(offsets, np.int64)[arg]
+    idx += base
+    return y, idx
+
+
+def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode: bool = False):
+    """``max_pool{1,2,3}d(..., return_indices=True)``. x: (N, C, *S) → (y, idx), both (N, C, *out); idx int64
+    flat into each un-padded (prod S) plane. Padding counts as -inf (it never wins)."""
+    kernel, stride, padding, dilation, out, hi = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
+    xp = _padded(x, padding, hi, -np.inf)
+    pl = _plane_strides(x.shape[2:])
+    taps = list(itertools.product(*(range(k) for k in kernel)))
+    offsets = [sum(t * d * g for t, d, g in zip(tap, dilation, pl)) for tap in taps]
+    # flat index of each window's first element (un-padded coordinates; broadcast over the out grid)
+    base = np.zeros((1,) * len(out), np.int64)
+    for ax, (o, s, p, g) in enumerate(zip(out, stride, padding, pl)):
+        shape = [1] * len(out)
+        shape[ax] = o
+        base = base + ((np.arange(o, dtype=np.int64) * s - p) * g).reshape(shape)
+    return _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), offsets, base)
+
+
+def max_pool_backward(gy: np.ndarray, idx: np.ndarray, x_shape, kernel=None, stride=None,
+                      dilation=None) -> np.ndarray:
+    """Scatter gy: (N, C, *out) to the argmax positions ``idx`` → gx of shape ``x_shape`` (gy's dtype).
+
+    Pass kernel/stride/dilation when known: windows that cannot overlap (stride >= dilation*(k-1)+1 in every
+    dim) make the scatter a plain assignment. Otherwise one ``np.bincount`` over global flat indices sums the
+    contributions of an input that wins several windows (accumulated in float64, then cast back).
+    """
+    x_shape = tuple(x_shape)
+    nc = x_shape[0] * x_shape[1]
+    plane = math.prod(x_shape[2:])
+    if gy.size == 0 or plane == 0:
+        return np.zeros(x_shape, gy.dtype)
+    rows = np.arange(nc, dtype=np.int64).reshape((x_shape[0], x_shape[1]) + (1,) * (gy.ndim - 2)) * plane
+    flat = (idx + rows).ravel()
+    disjoint = kernel is not None and stride is not None and all(
+        s >= (d * (k - 1) + 1) for k, s, d in zip(_tuple(kernel, gy.ndim - 2), _tuple(stride, gy.ndim - 2),
+                                                  _tuple(1 if dilation is None else dilation, gy.ndim - 2)))
+    if disjoint:
+        gx = np.zeros(nc * plane, gy.dtype)
+        gx[flat] = gy.ravel()
+    else:
+        gx = np.bincount(flat, weights=gy.ravel(), minlength=nc * plane).astype(gy.dtype, copy=False)
+    return gx.reshape(x_shape)
+
+
+# ----------------------------------------------------------------------------------------------- avg
+def _window_sum(a: np.ndarray, axis: int, k: int, s: int, o: int) -> np.ndarray:
+    """Sum of ``k`` consecutive elements along ``axis`` at stride ``s``, ``o`` outputs."""
+    def tap(t):
+        return a[(slice(None),) * axis + (slice(t, t + (o - 1) * s + 1, s),)]
+    acc = np.array(tap(0))
+    for t in range(1, k):
+        acc += tap(t)
+    return acc
+
+
+def _window_sum_adjoint(g: np.ndarray, axis: int, k: int, s: int, length: int) -> np.ndarray:
+    """Adjoint of ``_window_sum``: each output's value added back to its k inputs (a length-``length`` axis)."""
+    o = g.shape[axis]
+    shape = list(g.shape)
+    shape[axis] = length
+    acc = np.zeros(shape, g.dtype)
+    for t in range(k):
+        acc[(slice(None),) * axis + (slice(t, t + (o - 1) * s + 1, s),)] += g
+    return acc
+
+
+def _avg_divisor(x_shape, kernel, stride, padding, out, count_include_pad, divisor_override, dtype):
+    """Per-window divisor broadcastable to (*out): PyTorch clips each window at the padded border, then (without
+    count_include_pad) at the input; both counts are products of per-dim lengths."""
+    if divisor_override:
+        return np.asarray(divisor_override, dtype)
+    div = np.ones((1,) * len(out), dtype)
+    for ax, (size, k, s, p, o) in enumerate(zip(x_shape[2:], kernel, stride, padding, out)):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, size + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size)
+        shape = [1] * len(out)
+        shape[ax] = o
+        div = div * (end - start).astype(dtype).reshape(shape)
+    return div
+
+
+def avg_pool_forward(x: np.ndarray, kernel, stride, padding, ceil_mode: bool = False,
+                     count_include_pad: bool = True, divisor_override=None) -> np.ndarray:
+    """``avg_pool{1,2,3}d``. x: (N, C, *S) → (N, C, *out) in x's dtype."""
+    nd = x.ndim - 2
+    kernel, stride, padding, _, out, hi = _geometry(x.shape, kernel, stride, padding, 1, ceil_mode)
+    y = _padded(x, padding, hi, 0)
+    for ax in range(nd):
+        y = _window_sum(y, 2 + ax, kernel[ax], stride[ax], out[ax])
+    y /= _avg_divisor(x.shape, kernel, stride, padding, out, count_include_pad, divisor_override, x.dtype)
+    return y
+
+
+def avg_pool_backward(gy: np.ndarray, x_shape, kernel, stride, padding, ceil_mode: bool = False,
+                      count_include_pad: bool = True, divisor_override=None) -> np.ndarray:
+    """Gradient of ``avg_pool_forward``: gy: (N, C, *out) → gx of shape ``x_shape`` (overlaps add exactly)."""
+    x_shape = tuple(x_shape)
+    nd = len(x_shape) - 2
+    kernel, stride, padding, _, out, hi = _geometry(x_shape, kernel, stride, padding, 1, ceil_mode)
+    g = gy / _avg_divisor(x_shape, kernel, stride, padding, out, count_include_pad, divisor_override, gy.dtype)
+    for ax in reversed(range(nd)):
+        g = _window_sum_adjoint(g, 2 + ax, kernel[ax], stride[ax], x_shape[2 + ax] + padding[ax] + hi[ax])
+    crop = tuple(slice(p, p + s) for p, s in zip(padding, x_shape[2:]))
+    return np.ascontiguousarray(g[(slice(None), slice(None)) + crop])
+
+
+# ------------------------------------------------------------------------------------------ adaptive
+def adaptive_windows(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive windows along one dim: start = floor(i*size/out), end = ceil((i+1)*size/out)."""
+    i = np.arange(out, dtype=np.int64)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _resolve_out(x_shape, output_size) -> tuple[int, ...]:
+    nd = len(x_shape) - 2
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (output_size,) * nd
+    # None keeps the input size, as in PyTorch
+    return tuple(s if o is None else int(o) for s, o in zip(x_shape[2:], output_size))
+
+
+def _avg_matrix(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size) matrix whose row i averages window i."""
+    start, end = adaptive_windows(size, out)
+    j = np.arange(size)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _apply_along(a: np.ndarray, m: np.ndarray, axis: int) -> np.ndarray:
+    """Contract ``a`` along ``axis`` with ``m`` (out, size) → that axis becomes length ``out`` (GEMMs via BLAS)."""
+    a = np.ascontiguousarray(a)
+    shape = list(a.shape)
+    if axis == a.ndim - 1:
+        r = a.reshape(-1, shape[-1]) @ m.T
+    else:
+        r = np.matmul(m, a.reshape(*shape[:axis], shape[axis], math.prod(shape[axis + 1:])))
+    shape[axis] = m.shape[0]
+    return r.reshape(shape)
+
+
+def adaptive_avg_pool_forward(x: np.ndarray, output_size) -> np.ndarray:
+    """``adaptive_avg_pool{1,2,3}d``. x: (N, C, *S) → (N, C, *output_size) in x's dtype.
+
+    Global pooling is a mean; sizes that divide evenly are a plain avg pool; otherwise one averaging GEMM per
+    dim (the average over a box is the product of per-dim averages).
+    """
+    out = _resolve_out(x.shape, output_size)
+    spatial = x.shape[2:]
+    if all(o == 1 for o in out):
+        return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
+    if all(o > 0 and s % o == 0 for s, o in zip(spatial, out)):
+        ks = tuple(s // o for s, o in zip(spatial, out))
+        return avg_pool_forward(x, ks, ks, 0)
+    y = x
+    for ax, (s, o) in enumerate(zip(spatial, out)):
+        if s != o:
+            y = _apply_along(y, _avg_matrix(s, o, x.dtype), 2 + ax)
+    return y if y is not x else x.copy()
+
+
+def adaptive_avg_pool_backward(gy: np.ndarray, x_shape, output_size=None) -> np.ndarray:
+    """Gradient of ``adaptive_avg_pool_forward``: gy: (N, C, *out) → gx of shape ``x_shape``."""
+    x_shape = tuple(x_shape)
+    spatial, out = x_shape[2:], gy.shape[2:]
+    if all(o == 1 for o in out):
+        return np.broadcast_to(gy / gy.dtype.type(math.prod(spatial)), x_shape).copy()
+    if all(s % o == 0 for s, o in zip(spatial, out)):
+        ks = tuple(s // o for s, o in zip(spatial, out))
+        return avg_pool_backward(gy, x_shape, ks, ks, 0)
+    g = gy
+    for ax, (s, o) in enumerate(zip(spatial, out)):
+        if s != o:
+            g = _apply_along(g, _avg_matrix(s, o, gy.dtype).T, 2 + ax)
+    return g if g is not gy else gy.copy()
+
+
+def adaptive_max_pool_forward(x: np.ndarray, output_size):
+    """``adaptive_max_pool{1,2,3}d(..., return_indices=True)``. x: (N, C, *S) → (y, idx), idx int64 flat per plane.
+
+    Windows differ in length by at most one; each is visited as ``kmax`` taps whose positions are clipped to
+    the window's last element (a repeat never beats the first maximum, so ties resolve as in PyTorch).
+    """
+    out = _resolve_out(x.shape, output_size)
+    nd = len(out)
+    pl = _plane_strides(x.shape[2:])
+    per_dim = []
+    for s, o in zip(x.shape[2:], out):
+        start, end = adaptive_windows(s, o)
+        kmax = int((end - start).max())
+        per_dim.append([np.minimum(start + t, end - 1) for t in range(kmax)])
+
+    def views_and_offsets():
+        for tap in itertools.product(*(range(len(p)) for p in per_dim)):
+            pos = [per_dim[ax][t] for ax, t in enumerate(tap)]
+            grids = np.ix_(*pos)
+            yield x[(slice(None), slice(None)) + grids], sum(g * st for g, st in zip(grids, pl))
+
+    pairs = list(views_and_offsets())
+    # each tap's flat index varies with the output position, so the winner's index comes from a (T, *out) table
+    table = np.stack([np.broadcast_to(off, out) for _, off in pairs]).astype(np.int64)
+    y, k = _running_max((v for v, _ in pairs), list(range(len(pairs))), np.zeros((1,) * nd, np.int64))
+    return y, _select(table, k)
+
+
+def _select(table: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """idx[n, c, *o] = table[k[n, c, *o], *o] for a table (T, *out) and tap choices k (N, C, *out)."""
+    t = table.shape[0]
+    flat_table = table.reshape(t, -1)
+    cols = np.arange(flat_table.shape[1])
+    return flat_table[k.reshape(-1, flat_table.shape[1]), cols].reshape(k.shape)
+
+
+def adaptive_max_pool_backward(gy: np.ndarray, idx: np.ndarray, x_shape) -> np.ndarray:
+    """Gradient of ``adaptive_max_pool_forward`` (``max_pool_backward``; windows are disjoint when every input
+    size is a multiple of the output size, making the scatter a plain assignment)."""
+    x_shape = tuple(x_shape)
+    disjoint = all(s % o == 0 for s, o in zip(x_shape[2:], gy.shape[2:]))
+    if disjoint:
+        ks = tuple(s // o for s, o in zip(x_shape[2:], gy.shape[2:]))
+        return max_pool_backward(gy, idx, x_shape, ks, ks)
+    return max_pool_backward(gy, idx, x_shape)
