@@ -62,6 +62,7 @@ GRADGRAD = [pytest.param(o, id=o.id) for o in OPS if o.supports_grad and o.suppo
 GRADCHECK = [pytest.param(o, id=o.id) for o in OPS if o.supports_grad and o.gradcheck and "float64" in o.dtypes]
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
 @pytest.mark.parametrize("info,dtype", FWD)
 def test_forward(info, dtype):
     rtol, atol = FWD_TOL.get(dtype, (0, 0))
@@ -123,6 +124,7 @@ NAME_DIFFS = {
 NAME_DIFFS = set().union(*NAME_DIFFS.values())
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
 @pytest.mark.parametrize("info,dtype", GRAD)
 def test_grad(info, dtype):
     rng = np.random.default_rng(0)
@@ -151,6 +153,7 @@ def test_grad(info, dtype):
         _grads_close(ge, gt, dtype, info, f"sample {k} {case}")
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
 @pytest.mark.parametrize("info", GRADGRAD)
 def test_gradgrad(info):
     """d/d(inputs, grad_outputs) of sum(grad_i * v_i), through create_graph=True."""
@@ -187,6 +190,7 @@ def test_gradgrad(info):
         _grads_close(res["ember"], res["torch"], "float64", info, f"sample {k} {case} (double backward)")
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
 @pytest.mark.parametrize("info", GRADCHECK)
 def test_gradcheck(info):
     done = 0

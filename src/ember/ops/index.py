@@ -15,6 +15,11 @@ def _convert_index(idx, shape):
     """Tensors in an index become arrays; returns (index, is_basic, is_select)."""
     if isinstance(idx, list) and len(idx) < 32 and any(
             isinstance(i, (list, tuple, slice, Tensor, xp.ndarray)) or i is None or i is Ellipsis for i in idx):
+        import warnings
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed "
+                      "in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted "
+                      "as tensor index, x[torch.tensor(seq)], which will result either in an error or a different "
+                      "result", UserWarning, stacklevel=3)
         idx = tuple(idx)  # PyTorch (like old NumPy) reads such a list as a tuple of indices: x[[[0, 1], [1, 2]]]
     if not isinstance(idx, tuple):
         idx = (idx,)
