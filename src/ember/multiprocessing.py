@@ -6,10 +6,14 @@ segment, so Hogwild-style training in several processes updates one set of weigh
 """
 from __future__ import annotations
 
+import atexit
+import mmap
 import multiprocessing as _mp
-import sys
+import os
+import secrets
 from multiprocessing import *  # noqa: F401,F403
-from multiprocessing import shared_memory as _shm
+
+import _posixshmem
 
 import numpy as np
 
@@ -34,17 +38,58 @@ def set_sharing_strategy(new_strategy):
     _STRATEGY[0] = new_strategy
 
 
+class _Segment:
+    """A POSIX shared-memory segment mapped into this process, kept out of Python's resource tracker
+    (whose bookkeeping breaks when several processes attach the same segment). The creating process
+    unlinks the name when it exits; mappings already made stay valid until their processes end."""
+
+    def __init__(self, name: str, size: int = 0, create: bool = False):
+        flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
+        fd = _posixshmem.shm_open("/" + name, flags, mode=0o600)
+        try:
+            if create:
+                os.ftruncate(fd, size)
+            else:
+                size = os.fstat(fd).st_size
+            self.buf = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+        self.name = name
+
+
+_OWNED: dict = {}  # segment name -> pid of the process that created it
+
+
+def _unlink_owned() -> None:
+    for name, pid in list(_OWNED.items()):
+        if pid == os.getpid():
+            try:
+                _posixshmem.shm_unlink("/" + name)
+            except OSError:
+                pass
+        _OWNED.pop(name, None)
+
+
+atexit.register(_unlink_owned)
+
+
 def _share_tensor(t) -> None:
     """Move t's values into a shared-memory segment (no-op if already shared)."""
     if _is_shared(t):
         return
     a = t._data
-    seg = _shm.SharedMemory(create=True, size=max(a.nbytes, 1))
+    while True:
+        name = f"ember_{os.getpid()}_{secrets.token_hex(6)}"
+        try:
+            seg = _Segment(name, max(a.nbytes, 1), create=True)
+            break
+        except FileExistsError:
+            continue
+    _OWNED[name] = os.getpid()
     arr = np.ndarray(a.shape, a.dtype, buffer=seg.buf)
     arr[...] = a
     t._data = arr
     t.__dict__["_shm"] = seg
-    t.__dict__["_shm_owner"] = True
 
 
 def _is_shared(t) -> bool:
@@ -52,15 +97,7 @@ def _is_shared(t) -> bool:
 
 
 def _attach(name: str):
-    seg = _shm.SharedMemory(name=name)
-    # Attaching must not make this process unlink the segment at exit (Python < 3.13 registers it).
-    if sys.version_info < (3, 13):
-        try:
-            from multiprocessing import resource_tracker
-            resource_tracker.unregister(seg._name, "shared_memory")
-        except Exception:
-            pass
-    return seg
+    return _Segment(name)
 
 
 def _rebuild_shared(cls, name, shape, dtype, requires_grad, state):
