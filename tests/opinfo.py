@@ -595,9 +595,9 @@ op("amax", samples=_amax_samples, dtypes=FLOAT_INT)
 op("amin", samples=_amax_samples, dtypes=FLOAT_INT)
 op("aminmax", samples=lambda: [S(T(3, 4)), S(T(3, 4), dim=1), S(T(3, 4), dim=0, keepdim=True)],
    dtypes=FLOAT_INT, supports_grad=False)
-op("argmax", samples=lambda: [S(T(3, 4)), S(T(2, 3, 4), 1), S(T(2, 3, 4), -1, True), S(T()),
+op("argmax", samples=lambda: [S(T(3, 4)), S(T(2, 3, 4), 1), S(T(2, 3, 4), -1, True), S(T()), S(T(3, 4), keepdim=True),
                               S(T(4, 3, view="t"), 0)], dtypes=FLOAT_INT, supports_grad=False)
-op("argmin", samples=lambda: [S(T(3, 4)), S(T(2, 3, 4), 1), S(T(2, 3, 4), -1, True), S(T()),
+op("argmin", samples=lambda: [S(T(3, 4)), S(T(2, 3, 4), 1), S(T(2, 3, 4), -1, True), S(T()), S(T(3, 4), keepdim=True),
                               S(T(4, 3, view="t"), 0)], dtypes=FLOAT_INT, supports_grad=False)
 
 

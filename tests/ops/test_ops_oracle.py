@@ -240,6 +240,7 @@ ERRORS = {
     "unsqueeze-dim": lambda m: _t(m, 2, 3).unsqueeze(4),
     "expand-size": lambda m: _t(m, 2, 3).expand(2, 4),
     "expand-fewer": lambda m: _t(m, 2, 3).expand(3),
+    "expand-leading-neg": lambda m: _t(m, 3, 4).expand(-1, 3, 4),
     "cat-shape": lambda m: m.cat([_t(m, 2, 3), _t(m, 2, 4)]),
     "cat-dim": lambda m: m.cat([_t(m, 2, 3), _t(m, 2, 3)], 2),
     "cat-empty": lambda m: m.cat([]),

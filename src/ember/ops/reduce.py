@@ -310,13 +310,15 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def argmax(input, dim=None, keepdim: bool = False):
     if dim is None:
-        return Tensor._make(xp.asarray(xp.argmax(input._data), dtype=xp.int64), False, None, 0)
+        r = xp.asarray(xp.argmax(input._data), dtype=xp.int64)
+        return Tensor._make(r.reshape((1,) * input._data.ndim) if keepdim else r, False, None, 0)
     return max(input, dim, keepdim).indices
 
 
 def argmin(input, dim=None, keepdim: bool = False):
     if dim is None:
-        return Tensor._make(xp.asarray(xp.argmin(input._data), dtype=xp.int64), False, None, 0)
+        r = xp.asarray(xp.argmin(input._data), dtype=xp.int64)
+        return Tensor._make(r.reshape((1,) * input._data.ndim) if keepdim else r, False, None, 0)
     return min(input, dim, keepdim).indices
 
 

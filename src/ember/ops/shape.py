@@ -285,6 +285,10 @@ def expand(input, *sizes):
                            f"dimensions in the tensor ({len(shp)})")
     lead = len(sizes) - len(shp)
     out = list(sizes)
+    for i in range(lead):
+        if sizes[i] < 0:
+            raise RuntimeError(f"The expanded size of the tensor ({sizes[i]}) isn't allowed in a leading, "
+                               f"non-existing dimension {i}")
     for i, s in enumerate(shp):
         want = sizes[lead + i]
         if want == -1:
