@@ -142,7 +142,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smaller elementwise inputs (256x256)")
     ap.add_argument("--max-wait", type=float, default=2.0,
                     help="seconds to wait for other processes to idle before each repetition (0: never)")
+    ap.add_argument("--torch-threads", type=int, default=None,
+                    help="torch.set_num_threads(N) (default: leave PyTorch's default)")
     args = ap.parse_args()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), ember {ember.__version__}, "
           f"numpy {np.__version__}; median of {args.reps} alternating repetitions")
     print(f"{'workload':<34} {'ember':>10} {'torch':>10} {'ratio':>8}")
