@@ -401,6 +401,7 @@ op("bitwise_not", variant="invert", fn=lambda m, a: ~a, samples=unary_samples(),
 _SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -2.0]
 for _n in ["isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit"]:
     op(_n, samples=lambda: [S(T(7, data=_SPECIAL)), S(T(3, 4)), S(T())], dtypes=FLOAT, supports_grad=False)
+op("sign", variant="special", samples=lambda: [S(T(7, data=_SPECIAL))], supports_grad=False)
 op("nan_to_num", samples=lambda: [S(T(7, data=_SPECIAL)), S(T(7, data=_SPECIAL), nan=1.0, posinf=9.0, neginf=-9.0)],
    dtypes=FLOAT, supports_grad=False)
 op("isclose", samples=lambda: [S(T(3, 4), T(3, 4)), S(T(4, data=[1, 2, 3, np.nan]), T(4, data=[1, 2.1, 3, np.nan])),

@@ -933,7 +933,12 @@ def _piecewise(cls, npfn):
 floor = _piecewise(Floor, xp.floor)
 ceil = _piecewise(Ceil, xp.ceil)
 trunc = _piecewise(Trunc, xp.trunc)
-sign = _piecewise(Sign, xp.sign)
+def _sign(a):
+    s = xp.sign(a)
+    return xp.where(xp.isnan(s), 0, s).astype(s.dtype, copy=False) if s.dtype.kind == "f" else s  # sign(nan) = 0
+
+
+sign = _piecewise(Sign, _sign)
 sgn = sign
 fix = trunc
 
