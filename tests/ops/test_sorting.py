@@ -241,3 +241,34 @@ def test_non_contiguous_inputs():
     check(lambda a: a.t().cumprod(1), lambda a: a.t().cumprod(1), x, rtol=1e-4)
     check(lambda a: a.t().cummax(0), lambda a: a.t().cummax(0), x)
     check(lambda a: a.t().median(1), lambda a: a.t().median(1), x)
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (None, True), (1, False), (0, True), (-1, True)])
+def test_quantile(interpolation, dim, keepdim):
+    x = randn(4, 7)
+    for q in (0.3, 0.0, 1.0):
+        check(lambda a, q=q: a.quantile(q, dim, keepdim, interpolation=interpolation),
+              lambda a, q=q: a.quantile(q, dim, keepdim, interpolation=interpolation), x)
+    qs = C(np.array([0.1, 0.5, 1 / 6, 0.9], np.float32))
+    check(lambda a, k: ember.quantile(a, k, dim, keepdim, interpolation=interpolation),
+          lambda a, k: torch.quantile(a, k, dim, keepdim, interpolation=interpolation), x, qs)
+    xn = x.astype(np.float64)
+    xn[1, 2] = xn[3, 0] = np.nan
+    xn[2] = np.nan
+    for fn in ("quantile", "nanquantile"):
+        check(lambda a, k, f=fn: getattr(ember, f)(a, k, dim, keepdim, interpolation=interpolation),
+              lambda a, k, f=fn: getattr(torch, f)(a, k, dim, keepdim, interpolation=interpolation),
+              C(xn), C(qs.a.astype(np.float64)))
+
+
+def test_quantile_errors_and_histogram():
+    raises_like(lambda a: a.quantile(1.5), lambda a: a.quantile(1.5), randn(3))
+    raises_like(lambda a: a.quantile(0.5), lambda a: a.quantile(0.5), C(np.arange(3)))
+    raises_like(lambda a: a.quantile(0.5, interpolation="x"), lambda a: a.quantile(0.5, interpolation="x"), randn(3))
+    x = C(np.concatenate([randn(40), np.array([0.0, 3.0], np.float32)]))
+    check(lambda a: ember.histogram(a, 5, range=(0.0, 3.0)), lambda a: torch.histogram(a, 5, range=(0.0, 3.0)), x)
+    check(lambda a: a.histogram(7), lambda a: a.histogram(7), x)
+    check(lambda a, b, w: ember.histogram(a, b, weight=w, density=True),
+          lambda a, b, w: torch.histogram(a, b, weight=w, density=True), x,
+          C(np.array([-1.0, 0.0, 0.5, 2.0], np.float32)), C(np.abs(randn(42))))

@@ -18,7 +18,8 @@ from .index import ScatterAddAlong, ScatterAlong
 from .shape import flip, movedim, unsqueeze
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "unique",
-           "unique_consecutive", "searchsorted", "bucketize", "cummax", "cummin", "cumprod", "histc", "bincount"]
+           "unique_consecutive", "searchsorted", "bucketize", "cummax", "cummin", "cumprod", "histc", "bincount",
+           "quantile", "nanquantile", "histogram"]
 
 
 def _rt(name, fields=("values", "indices")):
@@ -237,6 +238,89 @@ def mode(input, dim: int = -1, keepdim: bool = False, *, out=None):
         return _mode_t(input * 1 if input._requires_grad else input, _const(xp.zeros((), xp.int64)))
     d = wrap_dim(dim, input._data.ndim)
     return _mode_t(*Mode.apply(input, d, keepdim))
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
+    """Quantiles composed from sort and gather (so the gradient follows); q: a number or 1-D tensor."""
+    from .elementwise import isnan, where
+    from .reduce import any as _any
+    from .shape import reshape
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+                           f"but got {interpolation}")
+    scalar_q = not isinstance(q, Tensor)
+    qa = xp.atleast_1d(xp.asarray(q._data if not scalar_q else q, xp.float64))
+    if qa.ndim > 1:
+        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+    if ((qa < 0) | (qa > 1)).any():
+        bad = float(qa[(qa < 0) | (qa > 1)][0])
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {bad}" if scalar_q else
+                           f"{name}() q values must be in the range [0, 1]")
+    nd = input._data.ndim
+    d = None if dim is None else wrap_dim(dim, nd)
+    x = reshape(input, (-1,)) if d is None else movedim(input, d, -1)
+    if input._data.size == 0:
+        raise IndexError(f"{name}() input tensor must be non-empty")
+    sv = sort(x, -1).values                      # NaN sort last
+    n = x._data.shape[-1]
+    lead = x._data.shape[:-1]
+    nan = xp.isnan(x._data)
+    valid = (n - nan.sum(-1, keepdims=True)) if ignore_nan else xp.full(lead + (1,), n)
+    dt = input._data.dtype
+    pos = qa.astype(dt) * (valid - 1).astype(dt)  # (…, nq), in the input's precision as PyTorch's
+    pos = xp.maximum(pos, 0)
+    lo, hi = xp.floor(pos).astype(xp.int64), xp.ceil(pos).astype(xp.int64)
+    from .indexing import gather
+    take = lambda i: gather(sv, -1, _const(xp.broadcast_to(i, lead + (qa.size,)).copy()))  # noqa: E731
+    if interpolation == "lower":
+        r = take(lo)
+    elif interpolation == "higher":
+        r = take(hi)
+    elif interpolation == "nearest":
+        r = take(xp.round(pos).astype(xp.int64))
+    elif interpolation == "midpoint":
+        r = (take(lo) + take(hi)) * 0.5
+    else:
+        vlo = take(lo)
+        frac = _const(xp.broadcast_to(pos - lo, lead + (qa.size,)).astype(input._data.dtype))
+        r = vlo + (take(hi) - vlo) * frac
+    if not ignore_nan and nan.any():
+        r = where(_any(isnan(x), -1, keepdim=True), _const(xp.asarray(xp.nan, input._data.dtype)), r)
+    r = movedim(r, -1, 0)                          # (nq, …)
+    if keepdim:
+        shape = (1,) * nd if d is None else tuple(1 if k == d else s for k, s in enumerate(input._data.shape))
+        r = reshape(r, (qa.size,) + shape)
+    return reshape(r, r._data.shape[1:]) if scalar_q else r
+
+
+def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear", out=None):
+    """The q-th quantiles of input (flattened, or along dim); NaN where a slice holds NaN."""
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+def nanquantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear", out=None):
+    """quantile ignoring NaNs (NaN only where a slice is all NaN)."""
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density: bool = False, out=None):
+    """(hist, bin_edges) of input's values: ``bins`` equal bins over range (default: the data's), or
+    the given 1-D edges; the last bin includes its right edge."""
+    a = input._data
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_legacy(input.dtype)}'")
+    b = bins._data if isinstance(bins, Tensor) else int(bins)
+    w = weight._data.reshape(-1) if weight is not None else None
+    if range is None and not isinstance(bins, Tensor) and a.size:
+        range = (float(a.min()), float(a.max()))
+    hist, edges = xp.histogram(a.reshape(-1), bins=b, range=range, weights=w, density=density)
+    hist_t = _rt("histogram", ("hist", "bin_edges"))
+    return hist_t(_const(hist.astype(a.dtype)), _const(edges.astype(a.dtype)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,7 +551,8 @@ def cumprod(input, dim: int, *, dtype=None, out=None):
 
 
 for _n in ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "unique",
-           "unique_consecutive", "cummax", "cummin", "cumprod", "histc", "bincount"]:
+           "unique_consecutive", "cummax", "cummin", "cumprod", "histc", "bincount", "quantile", "nanquantile",
+           "histogram"]:
     setattr(Tensor, _n, globals()[_n])
 
 
