@@ -43,6 +43,17 @@ for dtype in (np.float32, np.float64, np.int64):
             if r == dst:
                 np.testing.assert_allclose(t.numpy(), ref.astype(dtype), rtol=1e-6)
 
+# 0-d tensors; bool tensors reduce as any (sum/max) and all (product/min), as PyTorch
+t = torch.tensor(1.5 + r)
+dist.all_reduce(t)
+assert t.shape == () and float(t) == sum(1.5 + k for k in range(w))
+flags = [np.array([True, k == 0, False]) for k in range(w)]
+for op, ref in ((ReduceOp.SUM, np.any(flags, 0)), (ReduceOp.MAX, np.any(flags, 0)),
+                (ReduceOp.PRODUCT, np.all(flags, 0)), (ReduceOp.MIN, np.all(flags, 0))):
+    t = torch.tensor(flags[r])
+    dist.all_reduce(t, op=op)
+    assert t.dtype == torch.bool and (t.numpy() == ref).all(), (op, t)
+
 # async all_reduce and a non-contiguous tensor (written back through the view)
 arr = np.zeros((3, 8))
 arr[:, ::2] = allx[r]

@@ -136,9 +136,13 @@ def _mpi():
     return _Engine.MPI
 
 
-def _mpi_op(op):
+def _mpi_op(op, dtype=None):
     MPI = _mpi()
     op = ReduceOp.RedOpType(int(op)) if not isinstance(op, ReduceOp.RedOpType) else op
+    if dtype is not None and dtype == np.bool_:
+        # bool tensors reduce as uint8 (see _red): sum/max/or = any, product/min/and = all, as PyTorch
+        return MPI.MIN if op in (ReduceOp.PRODUCT, ReduceOp.MIN, ReduceOp.BAND) else \
+            MPI.BXOR if op == ReduceOp.BXOR else MPI.MAX
     return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD, ReduceOp.MIN: MPI.MIN,
             ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}[op]
 
@@ -524,11 +528,19 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         if int(op) == ReduceOp.AVG:
             _divide(buf, g.size())
         done()
-    return _run([g._comm.Iallreduce(MPI.IN_PLACE, buf, op=_mpi_op(op))], g, "all_reduce", async_op, finish)
+    req = g._comm.Iallreduce(MPI.IN_PLACE, _red(buf), op=_mpi_op(op, buf.dtype))
+    return _run([req], g, "all_reduce", async_op, finish)
+
+
+def _red(buf: np.ndarray) -> np.ndarray:
+    """The array MPI reduces: bool as uint8 (MPI has no arithmetic on C bool)."""
+    return buf.view(np.uint8) if buf.dtype == np.bool_ else buf
 
 
 def _divide(buf: np.ndarray, n: int) -> None:
-    if buf.dtype.kind in "iub":
+    if buf.dtype == np.bool_:
+        return
+    if buf.dtype.kind in "iu":
         np.floor_divide(buf, n, out=buf)
     else:
         np.divide(buf, n, out=buf)
@@ -546,14 +558,14 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     if buf is not tensor._data:
         buf[...] = tensor._data
     if g.rank() == root:
-        req = g._comm.Ireduce(MPI.IN_PLACE, buf, op=_mpi_op(op), root=root)
+        req = g._comm.Ireduce(MPI.IN_PLACE, _red(buf), op=_mpi_op(op, buf.dtype), root=root)
 
         def finish():
             if int(op) == ReduceOp.AVG:
                 _divide(buf, g.size())
             done()
     else:
-        req = g._comm.Ireduce(buf, None, op=_mpi_op(op), root=root)
+        req = g._comm.Ireduce(_red(buf), None, op=_mpi_op(op, buf.dtype), root=root)
         finish = None
     return _run([req], g, "reduce", async_op, finish)
 
@@ -660,7 +672,8 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         if int(op) == ReduceOp.AVG:
             _divide(buf, g.size())
         done()
-    req = g._comm.Ireduce_scatter_block(_in_buf(input), buf.reshape(-1), op=_mpi_op(op))
+    req = g._comm.Ireduce_scatter_block(_red(_in_buf(input)), _red(buf.reshape(-1)),
+                                            op=_mpi_op(op, buf.dtype))
     return _run([req], g, "reduce_scatter_tensor", async_op, finish)
 
 

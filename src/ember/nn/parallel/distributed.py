@@ -88,10 +88,8 @@ class DistributedDataParallel(Module):
                  delay_all_reduce_named_params=None, param_to_hook_all_reduce=None, mixed_precision=None,
                  device_mesh=None, skip_all_reduce_unused_params=False):
         super().__init__()
-        if device_ids is not None and any(str(d) not in ("cpu", "-1") for d in device_ids):
-            raise ValueError("DistributedDataParallel device_ids and output_device arguments only work with "
-                             "single-device/multiple-device GPU modules or CPU modules, but got device_ids "
-                             f"{device_ids}: ember runs on CPUs (leave device_ids=None)")
+        # device_ids/output_device name GPUs in PyTorch; ember's replicas are on the CPU, so they are
+        # accepted and ignored (programs written for torchrun on GPUs pass [local_rank]).
         if not any(p.requires_grad for p in module.parameters()):
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any parameter "
                                "that requires a gradient.")

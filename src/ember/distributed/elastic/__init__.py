@@ -1,0 +1,1 @@
+"""``torch.distributed.elastic``: only what torchrun programs import (``multiprocessing.errors.record``)."""
