@@ -73,7 +73,8 @@ def test_promotion_grid(op, kinds):
         assert tuple(e.shape) == tuple(t.shape)
 
 
-@pytest.mark.parametrize("scalar", [True, 2, -3, 300, 2.5, 1e3, -(2 ** 40)])
+@pytest.mark.parametrize("scalar", [True, 2, -3, 300, 2.5, 1e3, -(2 ** 40), np.float64(2.5), np.int64(3),
+                                    np.float32(0.5)], ids=repr)
 @pytest.mark.parametrize("op", ["add", "mul", "div", "sub", "rsub", "pow", "lt", "floor_divide", "remainder"])
 def test_promotion_with_python_scalars(op, scalar):
     fns = {"rsub": lambda m, x, s: s - x, "pow": lambda m, x, s: x ** s}
@@ -287,6 +288,7 @@ def test_numpy_item_tolist():
         assert m.tensor(5).tolist() == 5
         assert float(m.tensor([2.5])) == 2.5 and int(m.tensor(3.9)) == 3
         assert len(m.zeros(4, 2)) == 4
+        assert 2.0 in x and 5.0 not in x and list(m.tensor([1, 2])) == [m.tensor(1), m.tensor(2)]
     raises_like(lambda m: m.ones(2).item())
     raises_like(lambda m: m.ones(2, requires_grad=True).numpy())
     raises_like(lambda m: len(m.tensor(1.0)))

@@ -31,14 +31,17 @@ def dims_tuple(dim, ndim: int) -> tuple:
 
 
 def as_tensor_arg(x, name: str = "other"):
-    """Accept a Tensor or a Python number; NumPy scalars/arrays become Tensors."""
-    if isinstance(x, Tensor) or isinstance(x, _NUM):
+    """Accept a Tensor or a Python number; NumPy scalars become Python numbers (weak in promotion, as
+    PyTorch treats them: float32 + np.float64(1) is float32), NumPy arrays become Tensors."""
+    if isinstance(x, Tensor) or type(x) in _NUM:
         return x
     import numpy as np
     if isinstance(x, np.ndarray):
         return Tensor._make(x, False, None, 0)
-    if isinstance(x, np.generic):
+    if isinstance(x, np.generic):  # before the number check: np.float64 subclasses float
         return x.item()
+    if isinstance(x, _NUM):
+        return x
     raise TypeError(f"unsupported operand type for {name}: '{type(x).__name__}'")
 
 

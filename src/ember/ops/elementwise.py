@@ -1339,6 +1339,7 @@ Tensor.__hash__ = lambda self: id(self)
 Tensor.__lshift__ = lambda self, other: _shift(xp.left_shift, self, other)
 Tensor.__rshift__ = lambda self, other: _shift(xp.right_shift, self, other)
 Tensor.where = lambda self, condition, other: where(condition, self, other)  # self.where(cond, y)
+Tensor.__contains__ = lambda self, element: builtins.bool((self == element).any())
 
 
 def _shift(npfn, a, b):
