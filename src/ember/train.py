@@ -29,7 +29,7 @@ OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax"
 SCHEDULES = ["none", "step", "cosine", "onecycle", "exponential"]
 DEFAULT_MODEL = "course"
 CHECKPOINT = "checkpoint.pt"
-HIST_BINS = np.linspace(-6.0, 2.0, 41)  # log10 of the per-sample loss, as the notes' histograms
+HIST_BINS = np.linspace(-8.0, 2.0, 51)  # log10 of the per-sample loss; the first bin also holds losses <= 1e-8
 
 DEFAULTS = dict(model=DEFAULT_MODEL, dataset="fashion-mnist", data_root="data", optimizer="sgd", lr=None,
                 momentum=None, weight_decay=None, schedule="cosine", step_size=None, gamma=None, epochs=5,
@@ -258,6 +258,7 @@ def _plot(out: str, history: list[dict], log) -> None:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         log("(matplotlib is not installed: no plots; pip install matplotlib)")
         return
@@ -271,6 +272,7 @@ def _plot(out: str, history: list[dict], log) -> None:
         ax.set_yscale("log")
         ax.legend()
         ax.grid(True, which="both", alpha=0.3)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(os.path.join(out, "curves.png"), dpi=100)
     plt.close(fig)
@@ -280,10 +282,12 @@ def _plot(out: str, history: list[dict], log) -> None:
     for ax, key in zip(axes, ("train", "test")):
         for i, h in enumerate(history):
             counts = np.asarray(h[f"{key}_loss_hist"], dtype=float)
+            if len(counts) != len(centers):  # written by an ember with other bins
+                continue
             ax.plot(centers, counts / max(counts.sum(), 1), color=cmap(i / max(len(history) - 1, 1)),
                     label=f"epoch {h['epoch']}")
         ax.set_xscale("log")
-        ax.set_xlabel(f"per-sample {key} loss")
+        ax.set_xlabel(f"per-sample {key} loss (leftmost point: <= 1e-8, including 0)")
         ax.set_title(f"{key} loss distribution")
     axes[0].set_ylabel("fraction of samples")
     axes[1].legend(fontsize="small")
