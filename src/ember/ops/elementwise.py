@@ -267,6 +267,7 @@ def _binary(fn_tensor, fn_scalar, a, b, name):
 
 
 def add(input, other, *, alpha=1, out=None):
+    input = as_tensor_arg(input, "input")
     other = as_tensor_arg(other)
     if not isinstance(input, Tensor):
         input, other = other, input
@@ -289,6 +290,7 @@ def _is_bool(x):
 
 
 def sub(input, other, *, alpha=1, out=None):
+    input = as_tensor_arg(input, "input")
     other = as_tensor_arg(other)
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError(_SUB_BOOL2 if _is_bool(input) and _is_bool(other) else _SUB_BOOL)
@@ -302,6 +304,7 @@ subtract = sub
 
 
 def mul(input, other, *, out=None):
+    input = as_tensor_arg(input, "input")
     other = as_tensor_arg(other)
     if not isinstance(input, Tensor):
         input, other = other, input
@@ -315,6 +318,7 @@ multiply = mul
 
 
 def div(input, other, *, rounding_mode=None, out=None):
+    input = as_tensor_arg(input, "input")
     other = as_tensor_arg(other)
     if rounding_mode is not None:
         if rounding_mode == "trunc":
@@ -430,6 +434,7 @@ class Fmod1(Fmod):
 
 
 def pow(input, exponent, *, out=None):
+    input = as_tensor_arg(input, "input")
     exponent = as_tensor_arg(exponent, "exponent")
     if not isinstance(input, Tensor):
         a, s, _ = promote(exponent, input)
