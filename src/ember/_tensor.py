@@ -459,6 +459,8 @@ class Tensor:
         return self
 
     def cuda(self, device=None, non_blocking: bool = False, **kwargs) -> "Tensor":
+        if isinstance(device, int) and not isinstance(device, bool):  # torch's CPU build, for .cuda(0)
+            raise RuntimeError("Cannot access accelerator device when none is available.")
         check_device("cuda")
 
     def pin_memory(self, device=None) -> "Tensor":

@@ -11,6 +11,7 @@ import mmap
 import multiprocessing as _mp
 import os
 import secrets
+import sys as _sys
 from multiprocessing import *  # noqa: F401,F403
 
 import _posixshmem
@@ -21,7 +22,7 @@ __all__ = [n for n in dir(_mp) if not n.startswith("_")] + [
     "spawn", "start_processes", "ProcessContext", "ProcessRaisedException", "ProcessExitedException",
     "get_sharing_strategy", "set_sharing_strategy", "get_all_sharing_strategies"]
 
-_STRATEGY = ["file_system"]
+_STRATEGY = ["file_system" if _sys.platform == "darwin" else "file_descriptor"]  # torch's defaults
 
 
 def get_all_sharing_strategies():

@@ -170,7 +170,7 @@ class device:
         self.idx = device
 
     def __enter__(self):
-        _lazy_init()
+        raise RuntimeError("PyTorch was compiled without CUDA support")
 
     def __exit__(self, *exc):
         return False
