@@ -286,3 +286,9 @@ def test_samplers():
     with pytest.raises(ValueError):
         edata.RandomSampler(range(5), num_samples=0)
     assert math.isclose(len(edata.DataLoader(_Index(10), batch_size=4)), 3)
+
+
+def test_legacy_import_paths():
+    from ember.utils.data._utils.collate import default_collate
+    from ember.utils.data.dataloader import default_collate as dc2
+    assert default_collate is dc2 is edata.default_collate
