@@ -183,6 +183,16 @@ def test_worker_info_seeds_and_init_fn():
     assert int(batches[0][2]) != int(batches[1][2])
 
 
+def test_workers_ignore_ctrl_c():
+    import os
+    import signal
+    it = iter(edata.DataLoader(_Index(12), batch_size=2, num_workers=2))
+    first = next(it)
+    for w in it._workers:
+        os.kill(w.pid, signal.SIGINT)
+    assert _ids([first] + list(it)) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
+
+
 def test_persistent_workers_serve_several_epochs():
     dl = edata.DataLoader(_Index(7), batch_size=2, num_workers=2, persistent_workers=True)
     for _ in range(3):

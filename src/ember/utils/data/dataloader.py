@@ -11,6 +11,7 @@ import itertools
 import multiprocessing
 import queue
 import random
+import signal
 import sys
 import traceback
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ def _make_fetcher(dataset, auto_collation, collate_fn, drop_last):
 def _worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, drop_last, seed, init_fn,
                  worker_id, num_workers):
     global _worker_info
+    # Ctrl-C reaches the whole process group; the main process decides what happens (ember train
+    # finishes its batch and checkpoints) and shuts the workers down, so they ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         random.seed(seed)
         manual_seed(seed)
