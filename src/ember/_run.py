@@ -122,7 +122,9 @@ def main(argv: list[str]) -> int:
               "by ember and `import torchvision` by ember.vision (also in the processes it starts).",
               file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
-    if argv[0].startswith("--nproc-per-node") or argv[0].startswith("--nproc_per_node"):
+    if argv[0].split("=")[0].replace("_", "-") in ("--nproc-per-node", "--nnodes", "--standalone", "--hostfile",
+                                                    "--master-addr", "--master-port", "--node-rank"):
+        # torchrun's options (in any order before the script): the multi-rank launcher
         try:
             from .distributed.launch import launch
         except ImportError:

@@ -187,3 +187,30 @@ def test_world_size_mismatch_is_explained(tmp_path):
     p = subprocess.run([sys.executable, write(tmp_path, "import ember.distributed as d\nd.init_process_group()\n")],
                        capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode != 0 and "mpiexec -n 4" in p.stderr
+
+
+HOSTS = r'''
+import os
+import torch
+import torch.distributed as dist
+dist.init_process_group("gloo")
+t = torch.ones(1)
+dist.all_reduce(t)
+keys = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK")
+print("ROW", *(os.environ[k] for k in keys), int(t), flush=True)
+'''
+
+
+@requires_mpi
+def test_torchrun_options_and_a_host_file(tmp_path):
+    """Two "machines" from MPI's host file (both this one, under two names), 2 ranks each."""
+    (tmp_path / "hosts").write_text("localhost\n127.0.0.1\n")
+    script = write(tmp_path, HOSTS)
+    p = subprocess.run([sys.executable, "-m", "ember", "run", "--nnodes=2", "--nproc_per_node", "2", "--hostfile",
+                        str(tmp_path / "hosts"), script], capture_output=True, text=True, timeout=60, env=_env())
+    assert p.returncode == 0, p.stderr
+    rows = sorted(tuple(map(int, line.split()[1:])) for line in p.stdout.splitlines() if line.startswith("ROW"))
+    assert rows == [(0, 0, 4, 2, 0, 4), (1, 1, 4, 2, 0, 4), (2, 0, 4, 2, 1, 4), (3, 1, 4, 2, 1, 4)]
+    p = subprocess.run([sys.executable, "-m", "ember", "run", "--standalone", "--nproc-per-node=2", script],
+                       capture_output=True, text=True, timeout=60, env=_env())
+    assert p.returncode == 0 and p.stdout.count("ROW") == 2, p.stderr
