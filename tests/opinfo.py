@@ -488,6 +488,10 @@ op("flipud", samples=lambda: [S(T(3, 4)), S(T(3))])
 op("roll", samples=lambda: [S(T(3, 4), 1), S(T(3, 4), -2, 1), S(T(3, 4), (1, 2), (0, 1)), S(T(3, 4), [1, -1], [1, 0]),
                             S(T(4, 3, view="t"), 5, 0)], dtypes=FLOAT_INT)
 op("clone", samples=unary_samples(), dtypes=FLOAT_INT)
+op("to", fn=lambda m, x, dt: x.to(getattr(m, dt)), dtypes=FLOAT_INT,
+   samples=lambda: [S(T(3, 4), "float64"), S(T(3, 4), "float32"), S(T(), "float16"), S(T(2, 3), "int64"),
+                    S(T(4, 3, view="t"), "float64")], rtol=1e-3, atol=1e-3,
+   gradcheck=False)  # finite differences through a cast to float32/float16 are too coarse
 op("contiguous", fn=lambda m, x: x.contiguous(), samples=unary_samples(), dtypes=FLOAT_INT)
 op("diag_embed", samples=lambda: [S(T(3)), S(T(2, 3))])
 

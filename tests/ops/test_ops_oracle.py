@@ -322,3 +322,51 @@ def test_excluded_names_exist():
 
     public = {n for mod in (elementwise, shape, reduce, linalg) for n in mod.__all__}
     assert set(EXCLUDED) <= public, set(EXCLUDED) - public
+
+
+# Functions that no table entry reaches (directly, or in the graph of its gradient), and why.
+UNREACHED_FUNCTIONS: dict = {}
+
+
+def test_every_function_is_reached():
+    """Every Function class in the four modules shows up in a graph the table builds: in the forward
+    graph of some entry, or in the graph of its first-order gradient (create_graph=True)."""
+    import inspect
+
+    from ember.autograd.function import Function
+    from ember.ops import elementwise, linalg, reduce, shape
+
+    def walk(roots, seen):
+        stack = [t.grad_fn for t in roots if t is not None and t.grad_fn is not None]
+        while stack:
+            n = stack.pop()
+            if n is None or id(n) in seen:
+                continue
+            seen[id(n)] = n
+            stack.extend(nxt for nxt, _ in n.next_functions)
+
+    reached = set()
+    for info in OPS:
+        if not info.supports_grad or "float64" not in info.dtypes:
+            continue
+        for case in cases(info, "float64")[:4]:
+            if not any(case.grad_mask()):
+                continue
+            with np.errstate(all="ignore"):
+                leaves, out = run(info, case, ember, True)
+                outs = _diff_outputs(out, ember)
+                if not outs:
+                    continue
+                gos = [ember.ones(o.shape, dtype=o.dtype, requires_grad=True) for o in outs]
+                ins = [x for x in leaves if x.requires_grad]
+                gs = ember.autograd.grad(outs, ins, gos, create_graph=True, allow_unused=True)
+            seen = {}
+            walk(outs + [g for g in gs if g is not None], seen)
+            reached.update(f"{c.__module__}.{c.__qualname__}" for n in seen.values()
+                           if getattr(n, "_fn", None) is not None for c in n._fn.__mro__)
+    defined = {f"{mod.__name__}.{name}" for mod in (elementwise, shape, reduce, linalg)
+               for name, obj in vars(mod).items()
+               if inspect.isclass(obj) and issubclass(obj, Function) and obj.__module__ == mod.__name__
+               and "forward" in vars(obj)}
+    missing = sorted(defined - reached - set(UNREACHED_FUNCTIONS))
+    assert not missing, f"Functions no table entry reaches: {missing}"
