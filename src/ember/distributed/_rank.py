@@ -31,8 +31,19 @@ def main(argv: list[str]) -> int:
         # abort the job instead of leaving the others blocked in MPI_Init.
         from . import _mpi
         _mpi()
-    from .._run import run_script
-    code = run_script(argv[0], argv[1:])
+    if argv[0] == "--ember-command":  # e.g. `ember train --nproc-per-node N ...`: an ember command per rank
+        from ..cli import main as cli_main
+        try:
+            code = cli_main(argv[1:])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:  # noqa: BLE001 - the traceback, then the whole job ends
+            import traceback
+            traceback.print_exc()
+            code = 1
+    else:
+        from .._run import run_script
+        code = run_script(argv[0], argv[1:])
     if code != 0 and multi:
         me = os.environ["RANK"]
         print(f"[rank {me}] exited with code {code}: ending the job", file=sys.stderr)

@@ -107,12 +107,15 @@ def _nproc(value) -> int:
     return n
 
 
-def command(argv: list[str]) -> tuple[list[str], dict]:
-    """The mpiexec command line and environment for ``argv`` (after ``ember run``)."""
+def command(argv: list[str], ember_command: list[str] | None = None) -> tuple[list[str], dict]:
+    """The mpiexec command line and environment for ``argv`` (after ``ember run``), or, with
+    ``ember_command`` (e.g. ``["train", ...]``), for that ember command on every rank."""
     from .._run import child_env
 
     opts, rest = _parse(argv)
     n = _nproc(opts["nproc"])
+    if ember_command is not None:
+        rest = ["--ember-command", *ember_command]
     if not rest:
         raise SystemExit(_fail(f"ember run: no script given\n{USAGE}"))
     mpiexec = find_mpiexec()
@@ -141,10 +144,10 @@ def command(argv: list[str]) -> tuple[list[str], dict]:
     return cmd, env
 
 
-def launch(argv: list[str]) -> int:
+def launch(argv: list[str], ember_command: list[str] | None = None) -> int:
     """Run the job; return its exit code (non-zero when any rank failed or was killed)."""
     try:
-        cmd, env = command(argv)
+        cmd, env = command(argv, ember_command)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 1
     proc = subprocess.Popen(cmd, env=env)
