@@ -113,7 +113,6 @@ NAME_DIFFS = {
     "composite": {"addcdiv", "addcmul", "addmv", "baddbmm", "deg2rad", "rad2deg", "diag_embed", "dist", "erfc",
                   "frac", "hypot", "lerp", "logaddexp", "xlogy", "std_mean", "var_mean", "norm", "vdot",
                   "inner", "einsum", "atleast_2d"},
-    "multi-output node": {"split", "chunk", "unbind", "stack"},
     "in-place on views (lazy AsStrided regraphing)": {"inplace_view", "inplace_view-plain-base",
                                                       "inplace_view-stale"},
     "in-place composite": {"lerp_-inplace", "addcmul_-inplace", "addcdiv_-inplace", "copy_-inplace",

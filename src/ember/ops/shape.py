@@ -498,7 +498,23 @@ def stack(tensors, dim: int = 0, *, out=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shp)} at entry 0 and "
                                f"{list(t_._data.shape)} at entry {i}")
     d = wrap_dim(dim, len(shp) + 1)
-    return _out(cat([unsqueeze(t_, d) for t_ in tensors], d), out)
+    from .. import _dtypes
+    dt = tensors[0].dtype
+    for t_ in tensors[1:]:
+        if t_.dtype is not dt:
+            dt = _dtypes.promote_types(dt, t_.dtype)
+    return _out(Stack.apply(d, *[t_ if t_.dtype is dt else t_.to(dt) for t_ in tensors]), out)
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, d, *arrays):
+        ctx.d = d
+        return xp.stack(arrays, axis=d)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None,) + unbind(g, ctx.d)
 
 
 def hstack(tensors):
@@ -531,11 +547,30 @@ def split(tensor, split_size_or_sections, dim: int = 0):
         if sum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
                                f"at dimension {d}), but got split_sizes={sizes}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(tensor, d, start, s))
-        start += s
-    return tuple(out)
+    cls = Split if isinstance(split_size_or_sections, int) else SplitWithSizes
+    return tuple(_as_view(p, tensor) for p in cls.apply(tensor, tuple(sizes), d))
+
+
+class Split(_View):
+    """split/chunk: one node whose outputs are the pieces (views of the input)."""
+    node_name = "SplitBackward0"
+
+    @staticmethod
+    def forward(ctx, a, sizes, d):
+        ctx.d = d
+        out, start = [], 0
+        for s in sizes:
+            out.append(a[(slice(None),) * d + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return cat(list(grads), ctx.d), None, None
+
+
+class SplitWithSizes(Split):
+    node_name = "SplitWithSizesBackward0"
 
 
 def chunk(input, chunks: int, dim: int = 0):
@@ -543,14 +578,27 @@ def chunk(input, chunks: int, dim: int = 0):
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d]
-    if size == 0:
-        return tuple(narrow(input, d, 0, 0) for _ in range(chunks))  # PyTorch: `chunks` empty pieces
+    if size == 0:  # PyTorch: `chunks` empty pieces
+        return tuple(_as_view(p, input) for p in Split.apply(input, (0,) * chunks, d))
     return split(input, -(-size // chunks), d)
 
 
 def unbind(input, dim: int = 0):
     d = wrap_dim(dim, input._data.ndim)
-    return tuple(select(input, d, i) for i in range(input._data.shape[d]))
+    if input._data.shape[d] == 0:
+        return ()
+    return tuple(_as_view(p, input) for p in Unbind.apply(input, d))
+
+
+class Unbind(_View):
+    @staticmethod
+    def forward(ctx, a, d):
+        ctx.d = d
+        return tuple(a[(slice(None),) * d + (i,)] for i in range(a.shape[d]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return stack(list(grads), ctx.d), None
 
 
 class Repeat(Function):
