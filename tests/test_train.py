@@ -119,6 +119,25 @@ def test_outputs_metrics_plots_and_sample_fallback(tmp_path, monkeypatch, capsys
         assert (tmp_path / "run" / name).stat().st_size > 0
 
 
+def test_ctrl_c_in_a_real_process_exits_130_and_resumes(tmp_path):
+    cmd = [sys.executable, "-m", "ember", "train", "--model", "mlp", "--dataset", "sample", "--limit-train", "3000",
+           "--limit-test", "100", "--epochs", "1", "--batch-size", "50", "--no-progress", "--no-plots", "--out",
+           str(tmp_path)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for line in p.stdout:
+        if line.startswith("model:"):
+            break
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "resumable checkpoint" in out
+    ckpt = _weights(tmp_path)[1]
+    assert ckpt["epoch"] == 0 and ckpt["position"]["batch"] >= 1
+    r = subprocess.run([sys.executable, "-m", "ember", "train", "--out", str(tmp_path), "--resume", "--no-progress",
+                        "--no-plots"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "final test accuracy" in r.stdout, r.stderr
+
+
 def test_python_m_ember_help():
     r = subprocess.run([sys.executable, "-m", "ember", "train", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--resume" in r.stdout and "--limit-train" in r.stdout

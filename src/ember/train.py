@@ -335,6 +335,15 @@ def _progress(total: int, desc: str, enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train as ``args`` say; returns the exit status (0, 1 for a NaN/inf loss, 130 when interrupted)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # before training started: nothing to save
+        print("\ninterrupted", flush=True)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     log = lambda msg: print(msg, flush=True)
     cfg, ckpt, ckpt_path = _resolve(args)
     out = args.out
@@ -352,10 +361,6 @@ def run(args: argparse.Namespace) -> int:
                                          batch_size=cfg["batch_size"], shuffle=True, generator=loader_gen,
                                          num_workers=cfg["num_workers"])
     sched = _build_scheduler(cfg, opt, len(loader))
-    n_params = sum(p.numel() for p in model.parameters())
-    log(f"model: {cfg['model']} ({n_params:,} parameters); optimizer: {cfg['optimizer']} lr={cfg['lr']:g}; "
-        f"schedule: {cfg['schedule']}; batch size {cfg['batch_size']}; {cfg['epochs']} epochs; seed {cfg['seed']}"
-        + ("; augmentation" if cfg["augment"] else ""))
 
     history: list[dict] = []
     start_epoch, position = 1, None
@@ -398,6 +403,10 @@ def run(args: argparse.Namespace) -> int:
             old_handlers[sig] = signal.signal(sig, on_signal)
         except ValueError:  # not the main thread: Ctrl-C raises where it lands
             pass
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {cfg['model']} ({n_params:,} parameters); optimizer: {cfg['optimizer']} lr={cfg['lr']:g}; "
+        f"schedule: {cfg['schedule']}; batch size {cfg['batch_size']}; {cfg['epochs']} epochs; seed {cfg['seed']}"
+        + ("; augmentation" if cfg["augment"] else ""))
     epoch, in_epoch, completed = start_epoch, False, 0
     acc: dict = {}
     loader_start = None
