@@ -126,7 +126,7 @@ class IndexPutAccumulate(Function):
 
 
 def getitem(self, idx):
-    if isinstance(idx, int) and self._data.ndim:
+    if type(idx) is int and self._data.ndim:
         size = self._data.shape[0]
         if not -size <= idx < size:
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {size}")
@@ -135,10 +135,34 @@ def getitem(self, idx):
             and not isinstance(idx, (Tensor, bool)):
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
                          "C++ to convert a 0-dim tensor to a number")
+    single_slice = isinstance(idx, slice)
     idx, basic = _convert_index(idx, self._data.shape)
     if basic:
-        return _as_view(Slice.apply(self, idx), self)
+        return _as_view((Slice if single_slice else _basic_node(idx)).apply(self, idx), self)
     return Index.apply(self, idx)
+
+
+class _UnsqueezeIndex(Slice):
+    node_name = "UnsqueezeBackward0"
+
+
+class _AliasIndex(Slice):
+    node_name = "AliasBackward0"
+
+
+def _basic_node(idx):
+    """The node PyTorch's graph shows for basic indexing: that of the last select/slice/unsqueeze it
+    applies (full ``:`` slices and ``...`` apply nothing)."""
+    last = _AliasIndex
+    for i in idx:
+        if i is None:
+            last = _UnsqueezeIndex
+        elif isinstance(i, slice):
+            if i != slice(None):
+                last = Slice
+        elif i is not Ellipsis:
+            last = Select
+    return last
 
 
 class IndexPut(Function):
