@@ -380,14 +380,16 @@ def _run(args: argparse.Namespace) -> int:
         aug_gen.set_state(ckpt["rng"]["augment"])
         where = f"epoch {start_epoch}, batch {position['batch']}" if position else f"epoch {start_epoch}"
         log(f"resumed from {ckpt_path}: continuing at {where}")
+    elif os.path.isfile(path):
+        log(f"note: {path} from an earlier run will be overwritten (--resume continues it instead)")
     info = {"model": cfg["model"], "dataset": cfg["dataset"], "config": cfg, "normalization": [mu, std]}
 
     def checkpoint(epoch_done: int, pos: dict | None) -> None:
         ember.save({"epoch": epoch_done, "position": pos, "config": cfg, "normalization": (mu, std),
-                      "model": model.state_dict(), "optimizer": opt.state_dict(),
-                      "scheduler": sched.state_dict() if sched is not None else None, "metrics": history,
-                      "rng": {"ember": ember.get_rng_state(), "loader": loader_gen.get_state(),
-                              "augment": aug_gen.get_state()}}, path)  # atomic: temporary file + rename
+                    "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict() if sched is not None else None, "metrics": history,
+                    "rng": {"ember": ember.get_rng_state(), "loader": loader_gen.get_state(),
+                            "augment": aug_gen.get_state()}}, path)  # atomic: temporary file + rename
 
     # Ctrl-C and SIGTERM ask to stop after the current batch (a second Ctrl-C stops at once), leaving a
     # resumable checkpoint that is never taken in the middle of an optimizer step
@@ -397,6 +399,7 @@ def _run(args: argparse.Namespace) -> int:
         if stop["requested"]:
             raise KeyboardInterrupt
         stop["requested"] = True
+        sys.stderr.write("\nstopping after this batch with a checkpoint (Ctrl-C again to stop at once)\n")
     old_handlers = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
