@@ -2,7 +2,8 @@
 
 Images are ember tensors ``(..., C, H, W)`` (or ``(H, W)``), NumPy arrays ``(H, W)`` / ``(H, W, C)``
 (the PIL layout) or PIL Images when Pillow is installed; each function returns the kind it was given.
-Geometric functions act on the last two dimensions; the work is done on NumPy arrays.
+Geometric functions act on the last two dimensions; the work is done on NumPy arrays, so results are
+new tensors without autograd history (except ``normalize``, which uses ember ops).
 """
 from __future__ import annotations
 
