@@ -105,6 +105,27 @@ out = torch.zeros(2, 3, dtype=torch.float64)
 dist.reduce_scatter_tensor(out, torch.tensor(big[r]), op=ReduceOp.MAX)
 np.testing.assert_array_equal(out.numpy(), np.max(big, 0)[2 * r:2 * r + 2])
 
+# reduce_scatter (list form)
+out = torch.zeros(2, 3, dtype=torch.float64)
+dist.reduce_scatter(out, [torch.tensor(big[r][2 * k:2 * k + 2]) for k in range(w)])
+np.testing.assert_allclose(out.numpy(), np.sum(big, 0)[2 * r:2 * r + 2], rtol=1e-12)
+
+# all_to_all_single (equal and uneven splits) and all_to_all
+inp = torch.tensor(np.arange(2 * w, dtype=np.float64) + 100 * r)
+out = torch.zeros(2 * w, dtype=torch.float64)
+dist.all_to_all_single(out, inp)
+np.testing.assert_array_equal(out.numpy(), np.concatenate([np.arange(2 * r, 2 * r + 2) + 100 * k for k in range(w)]))
+# rank k sends k+1 rows to every rank
+inp = torch.tensor(np.full((w * (r + 1), 2), float(r)))
+out = torch.zeros(sum(k + 1 for k in range(w)), 2, dtype=torch.float64)
+dist.all_to_all_single(out, inp, output_split_sizes=[k + 1 for k in range(w)],
+                       input_split_sizes=[r + 1] * w)
+np.testing.assert_array_equal(out.numpy()[:, 0], np.concatenate([[float(k)] * (k + 1) for k in range(w)]))
+outs = [torch.zeros(k + 1, dtype=torch.int64) for k in range(w)]
+dist.all_to_all(outs, [torch.full((r + 1,), 10 * r + k, dtype=torch.int64) for k in range(w)])
+for k in range(w):
+    np.testing.assert_array_equal(outs[k].numpy(), np.full(k + 1, 10 * k + r))
+
 # point to point: a ring with send/recv, then isend/irecv
 nxt, prv = (r + 1) % w, (r - 1) % w
 buf = torch.zeros(3, 4, dtype=torch.float64)

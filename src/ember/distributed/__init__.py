@@ -31,7 +31,8 @@ __all__ = ["is_available", "init_process_group", "is_initialized", "is_mpi_avail
            "is_nccl_available", "is_torchelastic_launched", "get_rank", "get_world_size", "get_backend",
            "destroy_process_group", "barrier", "broadcast", "all_reduce", "reduce", "all_gather",
            "all_gather_into_tensor", "gather", "scatter", "reduce_scatter_tensor", "send", "recv", "isend",
-           "irecv", "new_group", "broadcast_object_list", "all_gather_object", "gather_object",
+           "irecv", "reduce_scatter", "all_to_all", "all_to_all_single",
+           "new_group", "broadcast_object_list", "all_gather_object", "gather_object",
            "scatter_object_list", "ReduceOp", "Work", "group", "GroupMember", "ProcessGroup", "Backend",
            "get_process_group_ranks", "monitored_barrier"]
 
@@ -675,6 +676,85 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     req = g._comm.Ireduce_scatter_block(_red(_in_buf(input)), _red(buf.reshape(-1)),
                                             op=_mpi_op(op, buf.dtype))
     return _run([req], g, "reduce_scatter_tensor", async_op, finish)
+
+
+def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
+    """``output`` = this rank's entry of the element-wise reduction of every rank's ``input_list``."""
+    _tensor_check(output, "output")
+    g = _group(group)
+    if g is None:
+        return None
+    if len(input_list) != g.size():
+        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors but the group has {g.size()} "
+                         "ranks")
+    from .._tensor import Tensor
+    flat = Tensor._make(np.stack([np.asarray(t._data, dtype=output._data.dtype).reshape(output._data.shape)
+                                  for t in input_list]), False, None, 0)
+    return reduce_scatter_tensor(output, flat, op, group, async_op)
+
+
+def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, group=None, async_op=False):
+    """Rank i sends the j-th slice (along dim 0) of ``input`` to rank j, which stores it as its i-th slice."""
+    _tensor_check(output, "output")
+    _tensor_check(input, "input")
+    g = _group(group)
+    if g is None:
+        return None
+    n = g.size()
+    src = _in_buf(input)
+    out, done = _out_buf(output)
+    row_in = int(np.prod(src.shape[1:], dtype=np.int64))
+    row_out = int(np.prod(out.shape[1:], dtype=np.int64))
+    if input_split_sizes is None:
+        if src.shape[0] % n:
+            raise ValueError(f"all_to_all_single: input dim 0 ({src.shape[0]}) is not divisible by the world size {n}")
+        input_split_sizes = [src.shape[0] // n] * n
+    if output_split_sizes is None:
+        if out.shape[0] % n:
+            raise ValueError(f"all_to_all_single: output dim 0 ({out.shape[0]}) is not divisible by the world size "
+                             f"{n}")
+        output_split_sizes = [out.shape[0] // n] * n
+    scount = np.asarray(input_split_sizes, np.int64) * row_in
+    rcount = np.asarray(output_split_sizes, np.int64) * row_out
+    sdispl = np.concatenate([[0], np.cumsum(scount)[:-1]])
+    rdispl = np.concatenate([[0], np.cumsum(rcount)[:-1]])
+    req = g._comm.Ialltoallv([src.reshape(-1), (scount, sdispl)], [out.reshape(-1), (rcount, rdispl)])
+    return _run([req], g, "all_to_all_single", async_op, done)
+
+
+def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
+    """Rank i sends ``input_tensor_list[j]`` to rank j, which receives it in ``output_tensor_list[i]``."""
+    g = _group(group)
+    if g is None:
+        return None
+    from .._tensor import Tensor
+    if len(input_tensor_list) != g.size() or len(output_tensor_list) != g.size():
+        raise ValueError(f"all_to_all: the tensor lists must have one tensor per rank ({g.size()})")
+    dtype = input_tensor_list[0]._data.dtype
+    src = Tensor._make(np.concatenate([np.asarray(t._data, dtype).reshape(-1) for t in input_tensor_list]), False,
+                       None, 0)
+    out = Tensor._make(np.empty(sum(t._data.size for t in output_tensor_list), dtype), False, None, 0)
+    ins = [t._data.size for t in input_tensor_list]
+    outs = [t._data.size for t in output_tensor_list]
+    work = all_to_all_single(out, src, outs, ins, group, async_op=True)
+
+    def finish(_prev=work._finish):
+        if _prev is not None:
+            _prev()
+        o = 0
+        for t in output_tensor_list:
+            t._data[...] = out._data[o:o + t._data.size].reshape(t._data.shape)
+            t._vc[0] += 1
+            o += t._data.size
+    work._finish = finish
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+_all_gather_base = all_gather_into_tensor
+_reduce_scatter_base = reduce_scatter_tensor
 
 
 def _peer(g, r, group_r, name):
