@@ -640,6 +640,40 @@ def _inplace_on_view_grad_fns(m):
     return type(y.grad_fn).__name__, type(v.grad_fn).__name__, y._version, v._version
 
 
+def _rnn_like_setitem(m):
+    x = m.tensor([0.5, -1.0, 2.0, 0.3], requires_grad=True)
+    h = m.zeros(5, 4)
+    h[0] = x
+    for t in range(1, 5):
+        h[t] = h[t - 1] * 2 + 1
+    (h * h).sum().backward()
+    return x.grad
+
+
+def _copy_into_rows(m):
+    x = m.tensor([[0.5, -1.0, 2.0, 0.3]] * 3, requires_grad=True)
+    out = m.empty(3, 4)
+    for i in range(3):
+        out[i].copy_(x[i] * (i + 1))
+    (out ** 2).sum().backward()
+    return x.grad
+
+
+def _setitem_from_own_view(m):
+    x = m.tensor([[0.5, -1.0, 2.0, 0.3]] * 3, requires_grad=True)
+    y = x * 1
+    y[1:, ::2] = y[:2, 1::2] * 3
+    (y * y).sum().backward()
+    return x.grad
+
+
+def _saved_view_modified(m):
+    x = m.tensor([0.5, -1.0, 2.0, 0.3], requires_grad=True)
+    y = x * 1
+    y[0] = y[1] * y[2]
+    m.autograd.grad(y.sum(), x, create_graph=True)
+
+
 def _mark_dirty(m):
     class Double(m.autograd.Function):
         @staticmethod
@@ -721,7 +755,8 @@ SAME_AS_TORCH = {f.__name__[1:]: f for f in [
     _hook_once, _backward_several_roots, _backward_inputs_non_leaf, _grad_same_input_twice, _grad_of_input_itself,
     _retain_grad_after_hook, _leaf_backward, _hook_changes_size, _node_hooks, _next_functions,
     _modified_through_detach, _modified_output, _modified_leaf, _inplace_on_view_of_leaf,
-    _inplace_on_view_grad_fns, _mark_dirty, _non_tensor_output,
+    _inplace_on_view_grad_fns, _rnn_like_setitem, _copy_into_rows, _setitem_from_own_view, _saved_view_modified,
+    _mark_dirty, _non_tensor_output,
     _once_differentiable, _gradient_shape_mismatch, _errors_of_grad]}
 SAME_AS_TORCH.update({f"second_backward[{e}]": _second_backward(e) for e in
                       ["x * 2", "x / 2", "x - 1", "-x", "x.t().reshape(4)", "x[0]", "m.cat([x, x])", "x.exp()",

@@ -58,7 +58,10 @@ class SavedTensor:
         producer = node if t is None else self.producer
         which = ""
         if producer is not None:
-            which = f", which is output {self.output_nr} of {re.sub(r'Backward[0-9]*$', '', producer.name())},"
+            # A view whose base was modified in place is regraphed as AsStrided of the new base.
+            name = "AsStrided" if t is not None and t._base is not None else \
+                re.sub(r"Backward[0-9]*$", "", producer.name())
+            which = f", which is output {self.output_nr} of {name},"
         return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
                 f"[torch.{from_numpy_dtype(arr.dtype)._legacy} [{', '.join(map(str, arr.shape))}]]{which} is at "
                 f"version {self.vc[0]}; expected version {self.version} instead. Hint: enable anomaly detection to "
