@@ -395,3 +395,14 @@ def test_lu(shape):
                   x.astype(np.float64), b)
         check(lambda a: lib(a).lu_unpack(*lib(a).linalg.lu_factor(a)),
               lambda a: torch.lu_unpack(*torch.linalg.lu_factor(a)), x.astype(np.float64))
+
+
+def test_complex_forward_and_no_complex_gradients():
+    z = (randn(3, 3) + 1j * randn(3, 3)).astype(np.complex64) + 3 * np.eye(3, dtype=np.complex64)
+    h = z + z.conj().T
+    check(lambda a: lib(a).linalg.inv(a), lambda a: torch.linalg.inv(a), C(z), rtol=1e-4, atol=1e-5)
+    check(lambda a: lib(a).linalg.det(a), lambda a: torch.linalg.det(a), C(z), rtol=1e-4, atol=1e-5)
+    check(lambda a: lib(a).linalg.eigvalsh(a), lambda a: torch.linalg.eigvalsh(a), C(h), rtol=1e-4, atol=1e-5)
+    check(lambda a: lib(a).linalg.svdvals(a), lambda a: torch.linalg.svdvals(a), C(z), rtol=1e-4, atol=1e-5)
+    with pytest.raises(NotImplementedError, match="complex"):
+        ember.linalg.inv(ember.from_numpy(z).requires_grad_())

@@ -13,6 +13,7 @@ from collections import namedtuple
 from .._creation import diagonal, tril
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..backend import xp
 from ._util import wrap_dim
 from .elementwise import abs as _abs
@@ -66,6 +67,10 @@ def _check(A, name, square=True, float_only=True):
     m, n = A._data.shape[-2:]
     if square and m != n:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {m} by {n} matrices")
+    if A._data.dtype.kind == "c" and A._requires_grad and STATE.enabled and name != "linalg.eig":
+        # The backward formulas here are the real ones (transposes, not adjoints): refuse rather than
+        # return a wrong gradient.
+        raise NotImplementedError(f"ember's {name} does not support gradients of complex inputs")
 
 
 def _eye_like(A: Tensor) -> Tensor:
