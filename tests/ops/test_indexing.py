@@ -505,3 +505,14 @@ def test_index_copy_fill_gradgrad():
     i = ember.tensor([2, 0])
     gradgrad(lambda a, s: a.index_copy(1, i, s) ** 2, randn(2, 3), randn(2, 2))
     gradgrad(lambda a, v: a.index_fill(0, i, v) * a, randn(3, 2), randn())
+
+
+def test_empty_indices():
+    x = randn(3, 4)
+    e = C(np.zeros(0, np.int64))
+    check(lambda a, i: a.index_select(1, i), lambda a, i: a.index_select(1, i), x, e)
+    check(lambda a, i, s: a.index_add(1, i, s), lambda a, i, s: a.index_add(1, i, s), x, e, randn(3, 0))
+    check(lambda a, i, s: a.index_copy(0, i, s), lambda a, i, s: a.index_copy(0, i, s), x, e, randn(0, 4))
+    check(lambda a, i: a.gather(1, i), lambda a, i: a.gather(1, i), x, C(np.zeros((3, 0), np.int64)))
+    check(lambda a, i: a.take(i), lambda a, i: a.take(i), x, e)
+    check(lambda a, k: a.masked_select(k), lambda a, k: a.masked_select(k), x, C(np.zeros((3, 4), bool)))

@@ -109,7 +109,10 @@ def _scalar_value(value, name):
 def _move_dim(a, d):
     """a with dim d first, flattened to (size_d, rest)."""
     m = xp.moveaxis(a, d, 0)
-    return m.reshape(m.shape[0], -1)
+    rest = 1
+    for k in m.shape[1:]:
+        rest *= k
+    return m.reshape(m.shape[0], rest)
 
 
 def _index_add_into(out, d, idx, src) -> None:
