@@ -14,6 +14,16 @@ from .grad_mode import STATE
 _ND = xp.ndarray
 
 
+_TensorT = None  # ember.Tensor, imported on first use (the Tensor module imports autograd)
+
+
+def _tensor_type():
+    global _TensorT
+    from .._tensor import Tensor
+    _TensorT = Tensor
+    return Tensor
+
+
 def _arr(o):
     """A forward result as an array: NumPy returns scalars, not 0-d arrays, for 0-d operands."""
     return o if type(o) is _ND else xp.asarray(o)
@@ -80,7 +90,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        from .._tensor import Tensor
+        Tensor = _TensorT or _tensor_type()  # a function-level import costs ~2 us per op
 
         record = False
         if STATE.enabled:
@@ -107,7 +117,7 @@ class Function:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 r = a._requires_grad
-                if r and a._base is not None and a.grad_fn is not None:
+                if r and a._base is not None and a.grad_fn is not None and a._vc[0] != a.__dict__.get("_vv", a._vc[0]):
                     _refresh_view(a)  # a view whose base changed in place gets a fresh grad_fn
                 needs.append(r)
                 edges.append(_grad_edge(a) if r else (None, 0))
@@ -154,7 +164,7 @@ def _refresh_view(view):
 
 def _pack(to_save, args, fwd_args, results, raw):
     """Turn what forward saved (arrays, by identity) into SavedTensors of inputs or outputs."""
-    from .._tensor import Tensor
+    Tensor = _TensorT or _tensor_type()
 
     saved = []
     for s in to_save:
