@@ -529,3 +529,61 @@ def test_threads_and_flags():
     assert ember.get_float32_matmul_precision() == "high"
     ember.set_float32_matmul_precision("highest")
     assert ember.version.cuda is None
+
+
+# ---- legacy idioms older scripts still use --------------------------------------------------------
+
+@requires_torch
+@pytest.mark.parametrize("call", [
+    lambda t: isinstance(t.ones(2), t.autograd.Variable),
+    lambda t: t.autograd.Variable(t.ones(2)).requires_grad,
+    lambda t: t.autograd.Variable(t.ones(2), requires_grad=True).is_leaf,
+    lambda t: t.autograd.Variable((t.ones(2, requires_grad=True) * 2)).grad_fn is None,
+    lambda t: tuple(t.autograd.Variable().shape),
+    lambda t: t.autograd.Variable([1.0]),
+    lambda t: isinstance(t.ones(2), t.cuda.FloatTensor),
+    lambda t: t.cuda.FloatTensor(2),
+    lambda t: t.cuda.LongTensor.__name__,
+    lambda t: tuple(t.FloatTensor(4, 3).new(2, 5).shape),
+    lambda t: str(t.ones(2, dtype=t.float64).new([1, 2]).dtype),
+    lambda t: t.zeros(4).resize_(2, 2).tolist(),
+    lambda t: tuple(t.zeros(2).resize_(t.Size([3, 2])).shape),
+    lambda t: t.zeros(2, requires_grad=True).resize_(3),
+    lambda t: t.arange(6.0).resize_as_(t.zeros(2, 2)).tolist(),
+    lambda t: repr(t.channels_last),
+    lambda t: t.ones(1, 2, 3, 3).contiguous(memory_format=t.channels_last).sum().item(),
+    lambda t: t.ones(1, 2, 3, 3).to(memory_format=t.channels_last).shape == (1, 2, 3, 3),
+    lambda t: type(t.nn.Conv2d(2, 2, 1).to(memory_format=t.channels_last)).__name__,
+    lambda t: t.random.manual_seed(5).initial_seed(),
+    lambda t: t.random.initial_seed(),
+    lambda t: t.serialization.add_safe_globals([dict]),
+])
+def test_legacy_idioms_like_torch(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert outcome(lambda: call(ember)) == outcome(lambda: call(torch))
+
+
+def test_volatile_variable_warns():
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        ember.autograd.Variable(ember.ones(1), volatile=True)
+
+
+def test_fork_rng_restores_state():
+    ember.manual_seed(1)
+    with ember.random.fork_rng():
+        a = ember.rand(3)
+    b = ember.rand(3)
+    assert ember.equal(a, b)
+
+
+@requires_torch
+def test_set_default_tensor_type():
+    try:
+        with pytest.warns(UserWarning, match="set_default_tensor_type\\(\\) is deprecated"):
+            ember.set_default_tensor_type(ember.DoubleTensor)
+        assert ember.get_default_dtype() == ember.float64 and ember.ones(1).dtype == ember.float64
+        ember.set_default_tensor_type("torch.FloatTensor")
+        assert ember.get_default_dtype() == ember.float32
+    finally:
+        ember.set_default_dtype(ember.float32)

@@ -23,6 +23,10 @@ from . import utils  # noqa: E402,F401
 
 from ._surface import *
 from ._surface import refuse_missing  # noqa: E402
+autograd.Variable = _surface.Variable  # torch.autograd.Variable (legacy scripts)
+from . import serialization as _serialization  # noqa: E402
+for _name in ("add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals"):
+    setattr(_serialization, _name, getattr(_surface, _name))  # torch.serialization's allow-list API
 from .ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
 from .ops.loss import softmax, log_softmax  # noqa: E402
 from .ops.dropout import dropout, alpha_dropout  # noqa: E402
@@ -54,7 +58,7 @@ def __getattr__(name):
     raise AttributeError(f"ember does not support torch.{name} (module 'ember' (torch) has no attribute '{name}')")
 
 
-for _m in (nn, nn.functional, nn.init, nn.utils, optim, optim.lr_scheduler, utils, utils.data, autograd, linalg,
-           cuda, amp, backends, accelerator):
+for _m in (_serialization, nn, nn.functional, nn.init, nn.utils, optim, optim.lr_scheduler, utils, utils.data,
+           autograd, linalg, cuda, amp, backends, accelerator):
     refuse_missing(_m)
-del _m
+del _m, _name

@@ -12,7 +12,8 @@ __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads", "get
            "get_float32_matmul_precision", "typename", "autocast", "version", "jit", "set_default_device",
            "get_default_device", "is_nonzero", "is_storage", "is_autocast_enabled", "get_autocast_dtype",
            "sparse_coo_tensor", "sparse_csr_tensor", "sparse_compressed_tensor", "quantize_per_tensor",
-           "quantize_per_channel"]
+           "quantize_per_channel", "memory_format", "contiguous_format", "channels_last", "channels_last_3d",
+           "preserve_format", "set_default_tensor_type", "random"]
 
 _threads = [int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1]
 _deterministic = [False]
@@ -180,3 +181,132 @@ def refuse_missing(module: types.ModuleType, shown: str | None = None) -> None:
         raise AttributeError(f"ember does not support {shown}.{attr} (module '{name}' has no attribute '{attr}')")
 
     module.__getattr__ = __getattr__
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj):
+        from ._tensor import Tensor
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """``torch.autograd.Variable`` (merged into Tensor since PyTorch 0.4): ``Variable(t)`` is a
+    detached alias of ``t`` with the requested ``requires_grad``; every tensor is a Variable."""
+
+    def __new__(cls, data=None, requires_grad: bool = False, volatile: bool = False):
+        from ._creation import empty
+        from ._tensor import Tensor
+        if volatile:
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
+                          UserWarning, stacklevel=2)
+        if data is None:
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = data.detach()
+        if requires_grad:
+            out.requires_grad_(True)
+        return out
+
+
+class memory_format:
+    """``torch.contiguous_format``, ``torch.channels_last``, ...: accepted wherever PyTorch takes a
+    ``memory_format``; ember's arrays keep their own (C) layout, which changes no result."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self):
+        return (getattr, (_this_module(), self._name))
+
+
+def _this_module():
+    import sys
+    return sys.modules[__name__]
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+
+
+def set_default_tensor_type(t) -> None:
+    """Deprecated in PyTorch 2.1: sets the default floating dtype from a tensor type."""
+    from . import _dtypes
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.", UserWarning,
+                  stacklevel=2)
+    name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    if name.startswith("torch.cuda.") or getattr(t, "is_cuda", False):
+        raise TypeError("type torch.cuda.FloatTensor not available. Torch not compiled with CUDA enabled.")
+    legacy = getattr(t, "_legacy_dtype", None)
+    if legacy is None:
+        short = name.rsplit(".", 1)[-1]
+        legacy = {"FloatTensor": _dtypes.float32, "DoubleTensor": _dtypes.float64,
+                  "HalfTensor": _dtypes.float16, "BFloat16Tensor": _dtypes.bfloat16}.get(short)
+    if legacy is None:
+        raise TypeError(f"invalid type: '{name}'")
+    _dtypes.set_default_dtype(legacy)
+
+
+# torch.serialization's allow-list for weights_only loading: ember's loader never runs pickled code,
+# so the list is kept only for scripts that register their classes.
+_SAFE_GLOBALS: list = []
+
+
+def add_safe_globals(safe_globals) -> None:
+    _SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    def __init__(self, safe_globals):
+        self._globals = list(safe_globals)
+
+    def __enter__(self):
+        self._before = list(_SAFE_GLOBALS)
+        _SAFE_GLOBALS.extend(self._globals)
+
+    def __exit__(self, *exc):
+        _SAFE_GLOBALS[:] = self._before
+        return False
+
+
+def _make_random_module() -> types.ModuleType:
+    """``torch.random``: seeding and RNG state, plus ``fork_rng``."""
+    import contextlib
+
+    from . import _random
+    mod = types.ModuleType("ember.random", "torch.random: seeding and the random number generator's state.")
+    for name in ("manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "default_generator",
+                 "Generator"):
+        setattr(mod, name, getattr(_random, name))
+
+    @contextlib.contextmanager
+    def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices", device_type="cuda"):
+        """Run the block with a copy of the RNG state; the state is restored afterwards."""
+        if not enabled:
+            yield
+            return
+        state = _random.get_rng_state()
+        try:
+            yield
+        finally:
+            _random.set_rng_state(state)
+
+    mod.fork_rng = fork_rng
+    return _register(mod, "ember.random")
+
+
+random = _make_random_module()

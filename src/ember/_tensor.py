@@ -411,7 +411,7 @@ class Tensor:
 
         suffixes = []
         if self.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+            suffixes.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
         elif self._requires_grad:
             suffixes.append("requires_grad=True")
         return format_tensor(self._data, dtype_name=self.dtype.name,
@@ -570,6 +570,38 @@ class Tensor:
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> "Tensor":
         from ._creation import full
         return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new(self, *args, device=None) -> "Tensor":
+        """Legacy ``x.new(*sizes)`` (uninitialised), ``x.new(data)``, ``x.new(tensor)`` in x's dtype."""
+        from ._creation import empty, tensor
+        check_device(device)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            return args[0].detach() if args[0].dtype == self.dtype else args[0].detach().to(self.dtype)
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):
+            return tensor(args[0], dtype=self.dtype)
+        return empty(*args, dtype=self.dtype)
+
+    def resize_(self, *sizes, memory_format=None) -> "Tensor":
+        """Give the tensor a new shape in place, keeping its first elements (new ones uninitialised)."""
+        if self._requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        shape = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else tuple(sizes)
+        if any(int(d) < 0 for d in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+        n = int(np.prod(shape, dtype=np.int64))
+        flat = self._data.reshape(-1)
+        if n <= flat.size:
+            new = flat[:n].reshape(shape)
+        else:
+            new = np.empty(n, dtype=self._data.dtype)
+            new[:flat.size] = flat
+            new = new.reshape(shape)
+        self._data = new
+        self._vc[0] += 1
+        return self
+
+    def resize_as_(self, other: "Tensor", memory_format=None) -> "Tensor":
+        return self.resize_(other.shape)
 
 
 def _init(t: Tensor, data: np.ndarray, requires_grad: bool) -> None:

@@ -193,3 +193,26 @@ class Stream:
 class Event:
     def __new__(cls, *args, **kwargs):
         raise RuntimeError("Tried to instantiate dummy base class Event")
+
+
+class _CudaTensorType(type):
+    """``torch.cuda.FloatTensor`` and friends: no tensor is ever one (isinstance is False) and
+    constructing one raises PyTorch's CPU-build error."""
+
+    def __instancecheck__(cls, obj):
+        return False
+
+    def __call__(cls, *args, **kwargs):
+        raise TypeError(f"type torch.cuda.{cls.__name__} not available. Torch not compiled with CUDA enabled.")
+
+
+def _cuda_type(name):
+    return _CudaTensorType(name, (), {"__module__": "torch.cuda", "is_cuda": True})
+
+
+FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor = (_cuda_type(n) for n in (
+    "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor"))
+LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor, BoolTensor = (_cuda_type(n) for n in (
+    "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"))
+__all__ += ["FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor", "ShortTensor",
+            "CharTensor", "ByteTensor", "BoolTensor"]
