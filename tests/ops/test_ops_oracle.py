@@ -113,8 +113,6 @@ NAME_DIFFS = {
     "composite": {"addcdiv", "addcmul", "addmv", "baddbmm", "deg2rad", "rad2deg", "diag_embed", "dist", "erfc",
                   "frac", "hypot", "lerp", "logaddexp", "xlogy", "std_mean", "var_mean", "norm", "vdot",
                   "inner", "einsum", "atleast_2d"},
-    "in-place on views (lazy AsStrided regraphing)": {"inplace_view", "inplace_view-plain-base",
-                                                      "inplace_view-stale"},
     "in-place composite": {"lerp_-inplace", "addcmul_-inplace", "addcdiv_-inplace", "copy_-inplace",
                            "fill_-inplace", "zero_-inplace"},
     "view/reshape bookkeeping": {"reshape", "ravel", "transpose", "sum_to_size", "setitem", "matmul",

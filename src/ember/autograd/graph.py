@@ -12,6 +12,10 @@ _FREED = (
 )
 
 
+# Nodes PyTorch implements by hand in C++ report a qualified name() (their repr shows the short one).
+_QUALIFIED = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices", "CopyBackwards")}
+
+
 class SavedTensor:
     """A tensor kept for backward, with its version at save time.
 
@@ -60,7 +64,7 @@ class SavedTensor:
         if producer is not None:
             # A view whose base was modified in place is regraphed as AsStrided of the new base.
             name = "AsStrided" if t is not None and t._base is not None else \
-                re.sub(r"Backward[0-9]*$", "", producer.name())
+                re.sub(r"Backward[0-9]*$", "", type(producer).__name__)
             which = f", which is output {self.output_nr} of {name},"
         return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
                 f"[torch.{from_numpy_dtype(arr.dtype)._legacy} [{', '.join(map(str, arr.shape))}]]{which} is at "
@@ -93,7 +97,8 @@ class Node:
 
     # --- PyTorch's Node API ---------------------------------------------------------------
     def name(self) -> str:
-        return type(self).__name__
+        n = type(self).__name__
+        return _QUALIFIED.get(n, n)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
