@@ -112,11 +112,17 @@ def test_lstsq(driver, bshape):
 def test_lstsq_batched_wide_and_gradgrad():
     check(lambda x, y: lib(x).linalg.lstsq(x, y).solution, lambda x, y: torch.linalg.lstsq(x, y).solution,
           randn(2, 5, 3), randn(2, 5, 2), rtol=1e-4, atol=1e-5)
-    # wide A: the minimum-norm solution (forward only)
+    # wide A: the minimum-norm solution, and its gradient
     check(lambda x, y: lib(x).linalg.lstsq(x, y, driver="gelsd").solution,
-          lambda x, y: torch.linalg.lstsq(x, y, driver="gelsd").solution, C(randn(3, 5)), C(randn(3, 2)),
+          lambda x, y: torch.linalg.lstsq(x, y, driver="gelsd").solution, randn(3, 5), randn(3, 2),
           rtol=1e-4, atol=1e-5)
+    # rank-deficient square A (rank 2 of 3)
+    a = randn(3, 2).astype(np.float64) @ randn(2, 3).astype(np.float64)
+    check(lambda x, y: lib(x).linalg.lstsq(x, y, driver="gelsd").solution,
+          lambda x, y: torch.linalg.lstsq(x, y, driver="gelsd").solution, a, randn(3, 2).astype(np.float64),
+          atol=1e-7)
     gradgrad(lambda x, y: ember.linalg.lstsq(x, y).solution, randn(5, 3), randn(5, 2))
+    gradgrad(lambda x, y: ember.linalg.lstsq(x, y).solution, randn(2, 4), randn(2, 1))
 
 
 def test_eig():

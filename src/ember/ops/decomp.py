@@ -265,31 +265,24 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):
 # ---------------------------------------------------------------------------------------------
 # Least squares and the pseudo-inverse
 class LstsqSolution(Function):
-    """The minimum-norm least-squares solution X of A X ≈ B; the gradient assumes a full-rank tall or
-    square A: with Z = (AᵀA)⁻¹ G and R = B − A X, gA = R Zᵀ − A Z Xᵀ and gB = A Z."""
+    """The minimum-norm least-squares solution X = A⁺ B; its gradient is that of A⁺ B (any shape,
+    rank assumed locally constant, as PyTorch's)."""
     node_name = "LinalgLstsqBackward0"
 
     @staticmethod
     def forward(ctx, a, b, rcond):
         x = xp.linalg.pinv(a, rcond=rcond) @ b
-        ctx.save_for_backward(a, b, x)
+        ctx.rcond = rcond
+        ctx.save_for_backward(a, b)
         return x.astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        a, b, x = ctx.saved_tensors
-        m, n = a._data.shape[-2:]
-        if m < n:
-            raise RuntimeError("ember's linalg.lstsq backward supports full-rank tall or square A only")
-        at = _mT(a)
-        z = Solve.apply(matmul(at, a), g)
+        a, b = ctx.saved_tensors
+        p = Pinv.apply(a, ctx.rcond, False)     # differentiable in a: double backward follows
         n_ = ctx.needs_input_grad
-        ga = gb = None
-        if n_[0]:
-            r = b - matmul(a, x)
-            ga = matmul(r, _mT(z)) - matmul(matmul(a, z), _mT(x))
-        if n_[1]:
-            gb = matmul(a, z)
+        ga = _pinv_grad(a, p, matmul(g, _mT(b))) if n_[0] else None
+        gb = matmul(_mT(p), g) if n_[1] else None
         return ga, gb, None
 
 
@@ -340,12 +333,15 @@ class Pinv(Function):
     @staticmethod
     def backward(ctx, g):
         a, p = ctx.saved_tensors
-        pt, gt = _mT(p), _mT(g)
-        im = _const(xp.eye(a._data.shape[-2], dtype=a._data.dtype))
-        in_ = _const(xp.eye(a._data.shape[-1], dtype=a._data.dtype))
-        ga = -matmul(matmul(pt, g), pt) + matmul(matmul(im - matmul(a, p), gt), matmul(p, pt)) \
-            + matmul(matmul(matmul(pt, p), gt), in_ - matmul(p, a))
-        return ga, None, None
+        return _pinv_grad(a, p, g), None, None
+
+
+def _pinv_grad(a, p, g):
+    pt, gt = _mT(p), _mT(g)
+    im = _const(xp.eye(a._data.shape[-2], dtype=a._data.dtype))
+    in_ = _const(xp.eye(a._data.shape[-1], dtype=a._data.dtype))
+    return -matmul(matmul(pt, g), pt) + matmul(matmul(im - matmul(a, p), gt), matmul(p, pt)) \
+        + matmul(matmul(matmul(pt, p), gt), in_ - matmul(p, a))
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, rcond=None):
