@@ -773,3 +773,25 @@ def test_same_as_torch(name):
         except Exception as e:  # noqa: BLE001 - the exception is the result compared
             res.append(f"{type(e).__name__}: {e}")
     assert res[1] == res[0]
+
+
+def test_result_of_inplace_op_modified_again_keeps_correct_gradient():
+    """A deliberate difference: an in-place op's saved result is its own array (ember computes out of
+    place, then writes), so modifying the tensor again later does not invalidate it. PyTorch raises
+    "modified by an inplace operation" here; ember's gradient is right (checked by finite differences)."""
+    def f(x):
+        y = x * 1
+        v = y.view(12)
+        v[2:5].sigmoid_()
+        y.t().mul_(2)
+        return v * v
+    x = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(f, [x])
+    assert ember.autograd.gradgradcheck(f, [x])
+    tx = torch.from_numpy(x.detach().numpy().copy()).requires_grad_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        ty = tx * 1
+        tv = ty.view(12)
+        tv[2:5].sigmoid_()
+        ty.t().mul_(2)
+        (tv * tv).sum().backward()
