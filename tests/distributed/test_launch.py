@@ -214,3 +214,40 @@ def test_torchrun_options_and_a_host_file(tmp_path):
     p = subprocess.run([sys.executable, "-m", "ember", "run", "--standalone", "--nproc-per-node=2", script],
                        capture_output=True, text=True, timeout=60, env=_env())
     assert p.returncode == 0 and p.stdout.count("ROW") == 2, p.stderr
+
+
+SLEEPY = r'''
+import time
+import torch.distributed as dist
+dist.init_process_group()
+print("ready", flush=True)
+time.sleep(60)
+'''
+
+
+def _alive(pattern: str) -> int:
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return len(out.split())
+
+
+@requires_mpi
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL", "SIGINT"])
+def test_killing_the_launcher_ends_the_ranks(tmp_path, sig):
+    import signal
+    script = write(tmp_path, SLEEPY, f"sleepy_{sig}_{os.getpid()}.py")
+    p = subprocess.Popen([sys.executable, "-m", "ember", "run", "--nproc-per-node", "2", script],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(),
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for _ in range(2):
+            assert p.stdout.readline().startswith("ready")
+        p.send_signal(getattr(signal, sig))
+        p.wait(timeout=30)
+        deadline = time.time() + 15
+        while _alive(os.path.basename(script)) and time.time() < deadline:
+            time.sleep(0.2)
+        assert _alive(os.path.basename(script)) == 0
+        assert p.returncode != 0
+    finally:
+        if p.poll() is None:
+            p.kill()

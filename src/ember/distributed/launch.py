@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -150,13 +151,30 @@ def launch(argv: list[str], ember_command: list[str] | None = None) -> int:
         cmd, env = command(argv, ember_command)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 1
-    proc = subprocess.Popen(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+    def forward(signum, frame):  # `kill` of the launcher ends the ranks too (mpiexec passes it on)
+        proc.send_signal(signum)
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            return proc.wait(timeout=10) or 130
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return 130
+    except KeyboardInterrupt:  # a Ctrl-C reaches mpiexec too (same process group); a `kill -INT` may not
+        proc.send_signal(signal.SIGINT)
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # ranks that ignore it: end the job
+            try:
+                return proc.wait(timeout=10) or 130
+            except subprocess.TimeoutExpired:
+                proc.send_signal(sig)
+        return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _die_with_parent() -> None:
+    """In mpiexec's process (Linux): SIGTERM when the launcher dies, even by SIGKILL (no orphan jobs)."""
+    import ctypes
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
