@@ -91,8 +91,8 @@ def _check_bounds(idx, size, d, fmt="index {i} is out of bounds for dimension {d
     if not idx.size:
         return
     lo = -size if allow_negative else 0
-    bad = (idx < lo) | (idx >= size)
-    if bad.any():
+    if idx.min() < lo or idx.max() >= size:  # two reductions, no temporaries; find the culprit only on failure
+        bad = (idx < lo) | (idx >= size)
         raise exc(fmt.format(i=int(idx[bad].flat[0]), d=d, n=size))
 
 
