@@ -284,3 +284,21 @@ def test_import_error_in_script_is_reported_like_python(tmp_path):
     got = ember_run("imp.py", cwd=tmp_path)
     assert got.returncode == want.returncode == 1
     assert got.stderr == want.stderr
+
+
+def test_python_subprocesses_alias_and_keep_their_sitecustomize(tmp_path):
+    """A ``python`` the script starts serves torch from ember too; a sitecustomize already on the
+    path still runs (ember's child-process hook chains to it)."""
+    site = tmp_path / "site"
+    write(site / "sitecustomize.py", "import os\nos.environ['OWN_SITECUSTOMIZE'] = 'ran'\n")
+    script = write(tmp_path / "sub.py", """
+        import subprocess, sys
+        code = "import os, torch, ember; print(torch is ember, os.environ.get('OWN_SITECUSTOMIZE'))"
+        print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip())
+    """)
+    env = dict(os.environ, PYTHONPATH=str(site))
+    env.pop("EMBER_TORCH_ALIAS", None)
+    got = subprocess.run([*EMBER, "run", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.strip() == "True ran"
