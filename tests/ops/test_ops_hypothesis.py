@@ -247,3 +247,43 @@ def test_matmul(shapes, transpose, dtype, seed):
             y = y.transpose(-1, -2).contiguous().transpose(-1, -2)
         return x @ y
     check(fn, [values(a, dtype, seed), values(b, dtype, seed + 1)], dtype, seed)
+
+
+INPLACE = {
+    "mul_": lambda v, b: v.mul_(b),
+    "add_": lambda v, b: v.add_(b, alpha=2),
+    "exp_": lambda v, b: v.exp_(),
+    "copy_": lambda v, b: v.copy_(b * 3),
+    "zero_": lambda v, b: v.zero_(),
+    "setitem": lambda v, b: v.__setitem__(Ellipsis, b.sin()),
+}
+
+
+@SETTINGS
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4), data=st.data(), dtype=DTYPES)
+def test_inplace_on_random_views(shape, data, dtype):
+    """An in-place op on a random view (slices with steps, selects, a transpose) of a non-leaf; the
+    base and an older view are used afterwards: values and gradients as PyTorch's."""
+    idx = []
+    for s in shape:
+        kind = data.draw(st.sampled_from(["slice", "int", "all"]))
+        if kind == "int":
+            idx.append(data.draw(st.integers(-s, s - 1)))
+        elif kind == "slice":
+            a = data.draw(st.integers(0, s - 1))
+            idx.append(slice(a, data.draw(st.integers(a + 1, s)), data.draw(st.integers(1, 2))))
+        else:
+            idx.append(slice(None))
+    idx = tuple(idx)
+    transpose = data.draw(st.booleans())
+    op = data.draw(st.sampled_from(sorted(INPLACE)))
+
+    def fn(m, x):
+        y = x * 1
+        old = y.flatten()[: max(1, y.numel() // 2)]        # a view taken before the in-place op
+        v = y.transpose(0, -1) if transpose and y.dim() >= 2 else y
+        v = v[idx if not (transpose and y.dim() >= 2) else idx[::-1]]
+        b = (v.detach() * 0 + 0.5) if v.dim() else m.tensor(0.5, dtype=v.dtype)
+        INPLACE[op](v, b)
+        return y * 2, old * 3, v + 1
+    check(fn, [values(shape, dtype, 3)], dtype)

@@ -378,7 +378,10 @@ class Slice(_View):
     def forward(ctx, a, idx):
         ctx.in_shape = a.shape
         ctx.idx = idx
-        return a[idx]
+        out = a[idx]
+        if type(out) is not xp.ndarray:  # NumPy returns a scalar copy for a full integer index: ask for a view
+            out = a[idx + (Ellipsis,)] if not any(i is Ellipsis for i in idx) else a[idx][...]
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -594,7 +597,7 @@ class Unbind(_View):
     @staticmethod
     def forward(ctx, a, d):
         ctx.d = d
-        return tuple(a[(slice(None),) * d + (i,)] for i in range(a.shape[d]))
+        return tuple(a[(slice(None),) * d + (i, Ellipsis)] for i in range(a.shape[d]))  # views, also 0-d
 
     @staticmethod
     def backward(ctx, *grads):
