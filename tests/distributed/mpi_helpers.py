@@ -35,7 +35,7 @@ def write(tmp_path, source: str, name: str = "script.py") -> str:
     return str(path)
 
 
-def run_ranks(n: int, path: str, *args, timeout: float = 60, launcher: bool = False, check: bool = True):
+def run_ranks(n: int, path: str, *args, timeout: float = 180, launcher: bool = False, check: bool = True):
     """Run ``path`` on ``n`` ranks; return the CompletedProcess (asserting exit 0 when ``check``)."""
     if launcher:
         cmd = [sys.executable, "-m", "ember", "run", "--nproc-per-node", str(n), path, *map(str, args)]

@@ -26,7 +26,7 @@ def test_launcher_sets_torchruns_environment(tmp_path):
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.pop(v)
     p = subprocess.run([sys.executable, "-m", "ember", "run", "--nproc_per_node=3", write(tmp_path, ENV), "a", "-b"],
-                       capture_output=True, text=True, timeout=60, env=env)
+                       capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 0, p.stderr
     rows = [json.loads((tmp_path / f"env{k}.json").read_text()) for k in range(3)]
     cores = len(os.sched_getaffinity(0))
@@ -38,7 +38,7 @@ def test_launcher_sets_torchruns_environment(tmp_path):
         assert d["torch"] == "ember" and d["argv"] == ["a", "-b"]
     env["OMP_NUM_THREADS"] = "2"   # the user's setting wins
     p = subprocess.run([sys.executable, "-m", "ember", "run", "--nproc-per-node", "2", write(tmp_path, ENV)],
-                       capture_output=True, text=True, timeout=60, env=env)
+                       capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 0, p.stderr
     assert all(json.loads((tmp_path / f"env{k}.json").read_text())["OPENBLAS_NUM_THREADS"] == "2" for k in range(2))
 
@@ -103,7 +103,7 @@ def test_unmodified_torchrun_program(tmp_path, n):
     env = _env()
     env["CKPT"] = str(tmp_path / "ckpt.pt")
     p = subprocess.run([sys.executable, "-m", "ember", "run", "--nproc-per-node", str(n),
-                        write(tmp_path, TORCHRUN_PROGRAM)], capture_output=True, text=True, timeout=60, env=env)
+                        write(tmp_path, TORCHRUN_PROGRAM)], capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("Finished running basic DDP example") == n
     import ember
@@ -116,7 +116,7 @@ import datetime, os, sys, time
 import torch
 import torch.distributed as dist
 mode = sys.argv[1]
-dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=3))
+dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=3 if mode == "hang" else 60))
 t = torch.ones(3)
 dist.all_reduce(t)
 if dist.get_rank() == 1:
@@ -138,9 +138,9 @@ print("finished", dist.get_rank())
 @pytest.mark.parametrize("mode", ["raise", "kill", "exit", "hang"])
 def test_a_failing_rank_ends_the_job(tmp_path, mode):
     start = time.perf_counter()
-    p = run_ranks(3, write(tmp_path, FAULT), mode, launcher=True, check=False, timeout=45)
+    p = run_ranks(3, write(tmp_path, FAULT), mode, launcher=True, check=False, timeout=90)
     assert p.returncode != 0
-    assert time.perf_counter() - start < 30
+    assert time.perf_counter() - start < 60  # (a loaded machine starts ranks slowly)
     assert "finished 1" not in p.stdout
     if mode == "raise":
         assert "RuntimeError: boom in rank 1" in p.stderr
@@ -163,15 +163,15 @@ dist.barrier()
 @requires_mpi
 def test_plain_mpiexec_exception_aborts_the_job(tmp_path):
     start = time.perf_counter()
-    p = run_ranks(2, write(tmp_path, PLAIN), check=False, timeout=45)
+    p = run_ranks(2, write(tmp_path, PLAIN), check=False, timeout=90)
     assert p.returncode != 0 and "ValueError: rank 0 fails" in p.stderr
-    assert time.perf_counter() - start < 30
+    assert time.perf_counter() - start < 60  # (a loaded machine starts ranks slowly)
 
 
 def test_launcher_usage_errors(tmp_path):
     def run(*args):
         return subprocess.run([sys.executable, "-m", "ember", "run", *args], capture_output=True, text=True,
-                              timeout=60, env=_env())
+                              timeout=120, env=_env())
     p = run("--nproc-per-node", "zero", "x.py")
     assert p.returncode == 2 and "positive integer" in p.stderr
     p = run("--nproc-per-node", "2")
@@ -185,7 +185,7 @@ def test_world_size_mismatch_is_explained(tmp_path):
     env = _env()
     env["WORLD_SIZE"] = "4"
     p = subprocess.run([sys.executable, write(tmp_path, "import ember.distributed as d\nd.init_process_group()\n")],
-                       capture_output=True, text=True, timeout=60, env=env)
+                       capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode != 0 and "mpiexec -n 4" in p.stderr
 
 
@@ -207,12 +207,12 @@ def test_torchrun_options_and_a_host_file(tmp_path):
     (tmp_path / "hosts").write_text("localhost\n127.0.0.1\n")
     script = write(tmp_path, HOSTS)
     p = subprocess.run([sys.executable, "-m", "ember", "run", "--nnodes=2", "--nproc_per_node", "2", "--hostfile",
-                        str(tmp_path / "hosts"), script], capture_output=True, text=True, timeout=60, env=_env())
+                        str(tmp_path / "hosts"), script], capture_output=True, text=True, timeout=120, env=_env())
     assert p.returncode == 0, p.stderr
     rows = sorted(tuple(map(int, line.split()[1:])) for line in p.stdout.splitlines() if line.startswith("ROW"))
     assert rows == [(0, 0, 4, 2, 0, 4), (1, 1, 4, 2, 0, 4), (2, 0, 4, 2, 1, 4), (3, 1, 4, 2, 1, 4)]
     p = subprocess.run([sys.executable, "-m", "ember", "run", "--standalone", "--nproc-per-node=2", script],
-                       capture_output=True, text=True, timeout=60, env=_env())
+                       capture_output=True, text=True, timeout=120, env=_env())
     assert p.returncode == 0 and p.stdout.count("ROW") == 2, p.stderr
 
 
@@ -239,8 +239,11 @@ def test_killing_the_launcher_ends_the_ranks(tmp_path, sig):
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(),
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        for _ in range(2):
-            assert p.stdout.readline().startswith("ready")
+        seen = ""
+        while seen.count("ready") < 2:  # the ranks' lines may interleave
+            line = p.stdout.readline()
+            assert line, seen
+            seen += line
         p.send_signal(getattr(signal, sig))
         p.wait(timeout=30)
         deadline = time.time() + 15
