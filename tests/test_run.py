@@ -302,3 +302,28 @@ def test_python_subprocesses_alias_and_keep_their_sitecustomize(tmp_path):
                          env=env)
     assert got.returncode == 0, got.stderr
     assert got.stdout.strip() == "True ran"
+
+
+def test_missing_names_under_the_alias_name_the_feature(tmp_path):
+    script = write(tmp_path / "missing.py", """
+        import torch
+        import torchvision
+        from torchvision import models
+        for get in (lambda: models.NoSuchNet_Weights, lambda: torchvision.no_such_thing,
+                    lambda: torch.nn.NoSuchLayer, lambda: torch.fx):
+            try:
+                get()
+            except AttributeError as e:
+                print(e)
+        print(models.resnet18.__name__)
+    """)
+    got = ember_run(script, cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.splitlines() == [
+        "ember does not support torchvision.models.NoSuchNet_Weights (module 'ember.vision.models' has no "
+        "attribute 'NoSuchNet_Weights')",
+        "ember does not support torchvision.no_such_thing (module 'ember.vision' has no attribute 'no_such_thing')",
+        "ember does not support torch.nn.NoSuchLayer (module 'ember.nn' has no attribute 'NoSuchLayer')",
+        "ember does not support torch.fx (torch.fx)",
+        "resnet18",
+    ]

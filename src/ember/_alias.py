@@ -49,9 +49,19 @@ class _AliasLoader(importlib.abc.Loader):
         # The import system stamped the alias's spec on ember's module: give it back its own.
         if self._spec is not None:
             module.__spec__ = self._spec
-        from ._surface import refuse_missing
-        refuse_missing(module, module.__spec__.name.replace("ember.vision", "torchvision").replace("ember", "torch", 1)
-                       if module.__spec__ is not None else None)
+        _refuse_missing_everywhere()
+
+
+def _refuse_missing_everywhere() -> None:
+    """Every public ember module loaded so far names the missing feature on a failed attribute lookup
+    (``torchvision.models.X`` -> "ember does not support torchvision.models.X")."""
+    from ._surface import refuse_missing
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "ember" or name.startswith("ember.")):
+            continue
+        if any(part.startswith("_") for part in name.split(".")):
+            continue
+        refuse_missing(module, name.replace("ember.vision", "torchvision", 1).replace("ember", "torch", 1))
 
 
 class _UnsupportedLoader(importlib.abc.Loader):
@@ -96,6 +106,7 @@ def install_torch_alias() -> None:
             del sys.modules[name]
     import ember
     sys.modules["torch"] = ember
+    _refuse_missing_everywhere()
     os.environ["EMBER_TORCH_ALIAS"] = "1"
 
 

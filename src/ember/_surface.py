@@ -168,18 +168,31 @@ quantize_per_channel = unsupported("quantization (torch.quantize_per_channel)")
 
 
 def refuse_missing(module: types.ModuleType, shown: str | None = None) -> None:
-    """Give ``module`` a PEP 562 ``__getattr__`` whose AttributeError says ember lacks the feature
-    (unless it has its own), so a missing ``torch.x.y`` never fails with a bare AttributeError."""
-    if "__getattr__" in module.__dict__:
+    """Give ``module`` a PEP 562 ``__getattr__`` whose AttributeError says ember lacks the feature, so
+    a missing ``torch.x.y`` never fails with a bare AttributeError. A ``__getattr__`` the module has
+    already (lazy submodules, its own refusals) is consulted first."""
+    own = module.__dict__.get("__getattr__")
+    if getattr(own, "_ember_refusal", False):
         return
-    shown = shown or module.__name__.replace("ember.vision", "torchvision").replace("ember", "torch", 1)
+    shown = shown or module.__name__.replace("ember.vision", "torchvision", 1).replace("ember", "torch", 1)
     name = module.__name__
 
     def __getattr__(attr):
+        if own is not None:
+            try:
+                value = own(attr)
+            except AttributeError as e:
+                if "ember does not support" in str(e) or attr.startswith("__"):
+                    raise
+            else:
+                if isinstance(value, types.ModuleType) and value.__name__.startswith(name + "."):
+                    refuse_missing(value)
+                return value
         if attr.startswith("__"):
             raise AttributeError(f"module '{name}' has no attribute '{attr}'")
         raise AttributeError(f"ember does not support {shown}.{attr} (module '{name}' has no attribute '{attr}')")
 
+    __getattr__._ember_refusal = True
     module.__getattr__ = __getattr__
 
 
