@@ -299,7 +299,10 @@ class _Diagonal:
         @staticmethod
         def forward(ctx, a, offset, dim1, dim2):
             ctx.args = (a.shape, offset, dim1, dim2)
-            return np.diagonal(a, offset, dim1, dim2).copy()
+            v = np.diagonal(a, offset, dim1, dim2)
+            if a.flags.writeable:
+                v.flags.writeable = True  # a view, as PyTorch's: x.diagonal().add_(1) writes into x
+            return v
 
         @staticmethod
         def backward(ctx, g):
@@ -330,8 +333,9 @@ class _Diagonal:
 
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     from ._tensor import _wrap_dim
+    from .ops.shape import _as_view
     nd = input._data.ndim
-    return _Diagonal.Diagonal.apply(input, offset, _wrap_dim(dim1, nd), _wrap_dim(dim2, nd))
+    return _as_view(_Diagonal.Diagonal.apply(input, offset, _wrap_dim(dim1, nd), _wrap_dim(dim2, nd)), input)
 
 
 def diag(input, diagonal: int = 0) -> Tensor:

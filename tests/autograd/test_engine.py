@@ -674,6 +674,40 @@ def _saved_view_modified(m):
     m.autograd.grad(y.sum(), x, create_graph=True)
 
 
+def _writes_through_views(m):
+    x = m.zeros(3, 3)
+    x.diagonal().add_(1)
+    x[0].add_(2)
+    x.expand(2, 3, 3)[1, 2].fill_(5)
+    y = m.zeros(4)
+    y[1].mul_(3)
+    y.view(2, 2)[1].add_(1)
+    for row in x:
+        row.mul_(2)
+    return x, y
+
+
+def _inplace_on_expanded(m):
+    m.zeros(3).expand(2, 3).add_(1)
+
+
+def _stale_expanded_view(m):
+    x = m.tensor([1., 2., 3.], requires_grad=True)
+    y = x * 1
+    e = y.expand(2, 3)
+    y.mul_(2)
+    (e * m.tensor([[1.], [5.]])).sum().backward()
+    return x.grad
+
+
+def _diagonal_inplace_grad(m):
+    x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    y = x * 1
+    y.diagonal().mul_(3)
+    (y * y).sum().backward()
+    return x.grad
+
+
 def _mark_dirty(m):
     class Double(m.autograd.Function):
         @staticmethod
@@ -756,6 +790,7 @@ SAME_AS_TORCH = {f.__name__[1:]: f for f in [
     _retain_grad_after_hook, _leaf_backward, _hook_changes_size, _node_hooks, _next_functions,
     _modified_through_detach, _modified_output, _modified_leaf, _inplace_on_view_of_leaf,
     _inplace_on_view_grad_fns, _rnn_like_setitem, _copy_into_rows, _setitem_from_own_view, _saved_view_modified,
+    _writes_through_views, _inplace_on_expanded, _stale_expanded_view, _diagonal_inplace_grad,
     _mark_dirty, _non_tensor_output,
     _once_differentiable, _gradient_shape_mismatch, _errors_of_grad]}
 SAME_AS_TORCH.update({f"second_backward[{e}]": _second_backward(e) for e in

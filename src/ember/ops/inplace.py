@@ -24,7 +24,18 @@ __all__ = []
 _LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation.")
+
+
+def _check_overlap(a) -> None:
+    """In-place writes into an expanded tensor (stride 0 over several elements) are refused, as PyTorch."""
+    if 0 in a.strides and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+        raise RuntimeError(_OVERLAP)
+
+
 def _inplace_check(t: Tensor) -> None:
+    _check_overlap(t._data)
     if t.grad_fn is None and t._requires_grad and STATE.enabled:
         raise RuntimeError(_LEAF)
     b = t._base
@@ -71,6 +82,11 @@ class AsStridedScatter(Function):
     @staticmethod
     def forward(ctx, g, shape, geom):
         ctx.geom = geom
+        off, vshape, strides = geom
+        bcast = tuple(i for i, (st, n) in enumerate(zip(strides, vshape)) if st == 0 and n > 1)
+        if bcast:  # an expanded view: its elements share memory, so their gradients add up
+            g = g.sum(axis=bcast, keepdims=True)
+            geom = (off, g.shape, strides)
         out = xp.zeros(shape, g.dtype)
         _strided(out, geom)[...] = g
         return out
@@ -158,6 +174,7 @@ def _apply(t: Tensor, fn, *args, **kwargs) -> Tensor:
     needs_graph = STATE.enabled and (t._requires_grad or any(isinstance(a, Tensor) and a._requires_grad
                                                              for a in args))
     if not needs_graph:
+        _check_overlap(t._data)
         r = fn(t, *args, **kwargs)
         _cast_check(t, r, fn.__name__)
         if r._data.shape != t._data.shape:
@@ -189,6 +206,7 @@ def _binary_fast(npfn, fn):
     def method(self, other, *, alpha=None):
         if not STATE.enabled or not (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
             a = self._data
+            _check_overlap(a)
             if isinstance(other, Tensor):
                 b = other._data
                 if b.dtype == a.dtype and (b.ndim <= a.ndim):
@@ -256,6 +274,7 @@ for _n in ["pow", "neg", "negative", "abs", "absolute", "exp", "expm1", "log", "
 
 
 def zero_(self):
+    _check_overlap(self._data)
     if STATE.enabled and self._requires_grad and self.grad_fn is None:
         raise RuntimeError(_LEAF)
     if STATE.enabled and self._requires_grad:
@@ -266,6 +285,7 @@ def zero_(self):
 
 
 def fill_(self, value):
+    _check_overlap(self._data)
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
@@ -283,6 +303,7 @@ def fill_(self, value):
 def copy_(self, src, non_blocking: bool = False):
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}")
+    _check_overlap(self._data)
     if STATE.enabled and (self._requires_grad or src._requires_grad):
         from .shape import expand
         return _apply(self, lambda t, s: E.add(E.mul(t, 0), expand(s.to(t.dtype), *t._data.shape)), src)

@@ -269,7 +269,9 @@ class Expand(_View):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
-        return xp.broadcast_to(a, shape)
+        b = xp.broadcast_to(a, shape)
+        # A writable view (broadcast_to's is read-only), so that x.expand(...)[0].zero_() writes into x.
+        return xp.lib.stride_tricks.as_strided(a, b.shape, b.strides, writeable=a.flags.writeable)
 
     @staticmethod
     def backward(ctx, g):
