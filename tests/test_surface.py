@@ -587,3 +587,16 @@ def test_set_default_tensor_type():
         assert ember.get_default_dtype() == ember.float32
     finally:
         ember.set_default_dtype(ember.float32)
+
+
+@requires_torch
+@pytest.mark.parametrize("call", [
+    lambda t: t.cpu.is_available(), lambda t: t.cpu.device_count(), lambda t: t.cpu.current_device(),
+    lambda t: t.cpu.synchronize(),
+    lambda t: t.mps.is_available(), lambda t: t.mps.device_count(), lambda t: t.mps.manual_seed(1),
+    lambda t: t.mps.synchronize(), lambda t: t.mps.empty_cache(), lambda t: t.mps.current_allocated_memory(),
+    lambda t: t.xpu.is_available(), lambda t: t.xpu.device_count(), lambda t: t.xpu.manual_seed(1),
+    lambda t: t.xpu.synchronize(), lambda t: t.xpu.current_device(), lambda t: t.xpu.empty_cache(),
+])
+def test_other_device_namespaces(call):
+    assert outcome(lambda: call(ember)) == outcome(lambda: call(torch))

@@ -13,7 +13,7 @@ __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads", "get
            "get_default_device", "is_nonzero", "is_storage", "is_autocast_enabled", "get_autocast_dtype",
            "sparse_coo_tensor", "sparse_csr_tensor", "sparse_compressed_tensor", "quantize_per_tensor",
            "quantize_per_channel", "memory_format", "contiguous_format", "channels_last", "channels_last_3d",
-           "preserve_format", "set_default_tensor_type", "random"]
+           "preserve_format", "set_default_tensor_type", "random", "cpu", "mps", "xpu"]
 
 _threads = [int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1]
 _deterministic = [False]
@@ -323,3 +323,44 @@ def _make_random_module() -> types.ModuleType:
 
 
 random = _make_random_module()
+
+
+def _device_namespace(name: str, doc: str, **members) -> types.ModuleType:
+    mod = types.ModuleType(f"ember.{name}", doc)
+    mod.__dict__.update(members)
+    _register(mod, f"ember.{name}")
+    refuse_missing(mod, f"torch.{name}")
+    return mod
+
+
+def _raiser(exc, msg):
+    def fail(*args, **kwargs):
+        raise exc(msg)
+    return fail
+
+
+def _noop(*args, **kwargs):
+    return None
+
+
+cpu = _device_namespace(
+    "cpu", "torch.cpu: the one device ember computes on.",
+    is_available=lambda: True, is_initialized=lambda: True, device_count=lambda: 1, current_device=lambda: "cpu",
+    set_device=_noop, synchronize=_noop, current_stream=_noop)
+_NO_MPS = "without MPS backend."
+mps = _device_namespace(
+    "mps", "torch.mps on a machine without Apple's Metal backend.",
+    is_available=lambda: False, device_count=lambda: 0, manual_seed=_noop, seed=_noop,
+    synchronize=_raiser(RuntimeError, "Cannot execute deviceSynchronize() " + _NO_MPS),
+    empty_cache=_raiser(RuntimeError, "Cannot execute emptyCache() " + _NO_MPS),
+    current_allocated_memory=_raiser(RuntimeError, "Cannot execute getCurrentAllocatedMemory() " + _NO_MPS),
+    driver_allocated_memory=_raiser(RuntimeError, "Cannot execute getDriverAllocatedMemory() " + _NO_MPS),
+    get_rng_state=_raiser(RuntimeError, "Cannot execute getRNGState() " + _NO_MPS),
+    set_rng_state=_raiser(RuntimeError, "Cannot execute setRNGState() " + _NO_MPS))
+_NO_XPU = "Torch not compiled with XPU enabled"
+xpu = _device_namespace(
+    "xpu", "torch.xpu on a build without Intel GPU support.",
+    is_available=lambda: False, device_count=lambda: 0, is_initialized=lambda: False, manual_seed=_noop,
+    manual_seed_all=_noop, seed=_noop, empty_cache=_noop, synchronize=_raiser(AssertionError, _NO_XPU),
+    current_device=_raiser(AssertionError, _NO_XPU), set_device=_raiser(AssertionError, _NO_XPU),
+    get_device_name=_raiser(AssertionError, _NO_XPU), get_device_properties=_raiser(AssertionError, _NO_XPU))
