@@ -516,3 +516,29 @@ def test_empty_indices():
     check(lambda a, i: a.gather(1, i), lambda a, i: a.gather(1, i), x, C(np.zeros((3, 0), np.int64)))
     check(lambda a, i: a.take(i), lambda a, i: a.take(i), x, e)
     check(lambda a, k: a.masked_select(k), lambda a, k: a.masked_select(k), x, C(np.zeros((3, 4), bool)))
+
+
+@pytest.mark.parametrize("dim,index", [(0, -1), (1, 2), (-1, 0)])
+def test_select_scatter(dim, index):
+    x = randn(3, 4)
+    src = randn(*np.delete(np.array(x.shape), dim % 2))
+    check(lambda a, s: ember.select_scatter(a, s, dim, index), lambda a, s: torch.select_scatter(a, s, dim, index),
+          x, src)
+    check(lambda a, s: a.select_scatter(s, dim, index), lambda a, s: a.select_scatter(s, dim, index), x, src)
+    raises_like(lambda a, s: a.select_scatter(s, dim, index), lambda a, s: a.select_scatter(s, dim, index), x,
+                randn(7))
+
+
+@pytest.mark.parametrize("dim,start,end,step", [(1, 1, None, 2), (0, 0, 2, 1), (-1, None, None, 3)])
+def test_slice_scatter(dim, start, end, step):
+    x = randn(3, 5)
+    want = x[(slice(None),) * (dim % 2) + (slice(start, end, step),)].shape
+    check(lambda a, s: ember.slice_scatter(a, s, dim, start, end, step),
+          lambda a, s: torch.slice_scatter(a, s, dim, start, end, step), x, randn(*want))
+    gradgrad(lambda a, s: ember.slice_scatter(a, s, dim, start, end, step) ** 2, x, randn(*want))
+    raises_like(lambda a, s: a.slice_scatter(s, dim, start, end, step),
+                lambda a, s: a.slice_scatter(s, dim, start, end, step), x, randn(7, 7))
+    y = ember.randn(3, 5, requires_grad=True)
+    assert ember.slice_scatter(y, ember.from_numpy(randn(*want)), dim, start, end, step).grad_fn.name() == \
+        torch.slice_scatter(torch.zeros(3, 5, requires_grad=True), torch.zeros(want), dim, start, end,
+                            step).grad_fn.name()

@@ -18,7 +18,7 @@ from .shape import SliceScatter, expand, reshape
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
            "index_fill", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "nonzero",
-           "argwhere"]
+           "argwhere", "select_scatter", "slice_scatter"]
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "uint8": "unsigned char",
             "int8": "signed char", "int16": "short", "int32": "int", "int64": "long int", "bool": "bool"}
@@ -345,6 +345,56 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
         idx1 = idx.reshape(1)
         return _via_1d(input, lambda a, s: ScatterReduce.apply(a, s, 0, idx1, reduce, include_self), src)
     return ScatterReduce.apply(input, src, d, idx, reduce, include_self)
+
+
+class _EmbedAt(Function):
+    """input with src written at a basic index (ints and slices): select_scatter / slice_scatter."""
+
+    @staticmethod
+    def forward(ctx, a, src, idx):
+        ctx.idx, ctx.src_shape = idx, src.shape
+        out = a.copy()
+        out[idx] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        zero = _const(xp.zeros(ctx.src_shape, g._data.dtype))
+        ga = _EmbedAt.apply(g, zero, ctx.idx) if n[0] else None
+        return ga, (g[ctx.idx] if n[1] else None), None
+
+
+class SelectScatter(_EmbedAt):
+    pass
+
+
+class SliceScatterOp(_EmbedAt):
+    node_name = "SliceScatterBackward0"
+
+
+def _embed(cls, input, src, idx):
+    want = input._data[idx].shape
+    if src._data.shape != want:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(want)}")
+    return cls.apply(input, src, idx)
+
+
+def select_scatter(input, src, dim: int, index: int):
+    """input with src embedded at ``input.select(dim, index)``."""
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input._data.shape)} at "
+                         f"dimension {d}")
+    return _embed(SelectScatter, input, src, (slice(None),) * d + (index,))
+
+
+def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1):
+    """input with src embedded at ``input[..., start:end:step, ...]`` (along dim)."""
+    d = wrap_dim(dim, input._data.ndim)
+    return _embed(SliceScatterOp, input, src, (slice(None),) * d + (slice(start, end, step),))
 
 
 # ---------------------------------------------------------------------------------------------
