@@ -151,8 +151,11 @@ def test_a_failing_rank_ends_the_job(tmp_path, mode):
 
 
 PLAIN = r'''
+import os, sys
 import ember as torch
 import ember.distributed as dist
+if sys.argv[1] == "before" and os.environ["RANK"] == "0":
+    raise ValueError("rank 0 fails")
 dist.init_process_group()
 if dist.get_rank() == 0:
     raise ValueError("rank 0 fails")
@@ -161,9 +164,11 @@ dist.barrier()
 
 
 @requires_mpi
-def test_plain_mpiexec_exception_aborts_the_job(tmp_path):
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_plain_mpiexec_exception_aborts_the_job(tmp_path, when):
+    """Under plain mpiexec too, before or after init_process_group."""
     start = time.perf_counter()
-    p = run_ranks(2, write(tmp_path, PLAIN), check=False, timeout=90)
+    p = run_ranks(2, write(tmp_path, PLAIN), when, check=False, timeout=90)
     assert p.returncode != 0 and "ValueError: rank 0 fails" in p.stderr
     assert time.perf_counter() - start < 60  # (a loaded machine starts ranks slowly)
 

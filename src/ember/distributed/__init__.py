@@ -53,10 +53,9 @@ def _set_rank_env_from_mpi() -> None:
             env.setdefault("LOCAL_WORLD_SIZE", env.get(lsize, env[size]))
             env.setdefault("MASTER_ADDR", "127.0.0.1")
             env.setdefault("MASTER_PORT", "29500")
+            if int(env[size]) > 1 and is_available():
+                _install_abort_on_error()  # even before init_process_group
             return
-
-
-_set_rank_env_from_mpi()
 
 
 def is_available() -> bool:
@@ -266,12 +265,17 @@ def _install_abort_on_error() -> None:
         sys.excepthook = hook
 
 
+_set_rank_env_from_mpi()
+
+
 def abort(code: int = 1) -> None:
     """End every rank of the job (MPI_Abort) after flushing this rank's output."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
+        if _Engine.MPI is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            _mpi()  # MPI_Abort needs MPI: the other ranks are (or will be) in MPI_Init or a collective
         if _Engine.MPI is not None:
             _Engine.MPI.COMM_WORLD.Abort(int(code) or 1)
         os._exit(int(code) or 1)
