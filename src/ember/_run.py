@@ -7,6 +7,8 @@ that ``import torch[.x]`` gives ``ember[.x]`` and ``import torchvision[.x]`` giv
 """
 from __future__ import annotations
 
+import builtins
+import importlib.machinery
 import os
 import runpy
 import sys
@@ -105,7 +107,8 @@ def run_script(path: str, args: list[str]) -> int:
         else:
             main_module = types.ModuleType("__main__")
             main_module.__dict__.update(__file__=code.co_filename, __cached__=None, __spec__=None,
-                                        __loader__=None, __builtins__=__builtins__)
+                                        __loader__=importlib.machinery.SourceFileLoader("__main__", code.co_filename),
+                                        __builtins__=builtins)
             sys.modules["__launcher_main__"] = sys.modules.get("__main__")
             sys.modules["__main__"] = main_module
             exec(code, main_module.__dict__)
