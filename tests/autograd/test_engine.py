@@ -830,3 +830,40 @@ def test_result_of_inplace_op_modified_again_keeps_correct_gradient():
         tv[2:5].sigmoid_()
         ty.t().mul_(2)
         (tv * tv).sum().backward()
+
+
+# ---------------------------------------------------------------------------------------------
+# autograd.functional
+FUNCTIONAL = {
+    "jacobian": lambda m, x, y: m.autograd.functional.jacobian(lambda a: a.exp() * a.sum(), x),
+    "jacobian-tuple": lambda m, x, y: m.autograd.functional.jacobian(lambda a, b: (a @ b, a.sum() * b), (x, y)),
+    "jacobian-unused": lambda m, x, y: m.autograd.functional.jacobian(lambda a, b: a * 2, (x, y[0])),
+    "jacobian-create-graph": lambda m, x, y: m.autograd.functional.jacobian(lambda a: a ** 2, x, create_graph=True),
+    "hessian": lambda m, x, y: m.autograd.functional.hessian(lambda a: (a ** 3).sum() * a.sin().sum(), x),
+    "hessian-tuple": lambda m, x, y: m.autograd.functional.hessian(lambda a, b: (a.sin() * b.sum()).sum(), (x, y)),
+    "vjp": lambda m, x, y: m.autograd.functional.vjp(lambda a: a.exp() * 2, x, m.ones(3, dtype=m.float64) * 0.5),
+    "vjp-scalar": lambda m, x, y: m.autograd.functional.vjp(lambda a: a.exp().sum(), x),
+    "jvp": lambda m, x, y: m.autograd.functional.jvp(lambda a: a.exp() * a.sum(), x,
+                                                     m.tensor([1., 0., 2.], dtype=m.float64)),
+    "hvp": lambda m, x, y: m.autograd.functional.hvp(lambda a: (a ** 3).sum(), x, m.ones(3, dtype=m.float64)),
+    "vhp": lambda m, x, y: m.autograd.functional.vhp(lambda a: (a.sin() * a).sum(), x, m.ones(3, dtype=m.float64)),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONAL))
+def test_autograd_functional(name):
+    res = []
+    for m in (torch, ember):
+        x = m.tensor([0.5, -1.0, 2.0], dtype=m.float64)
+        y = m.tensor([[1., 2.], [3., 4.], [5., 6.]], dtype=m.float64)
+        res.append(FUNCTIONAL[name](m, x, y))
+
+    def same(e, t):
+        if isinstance(t, tuple):
+            assert isinstance(e, tuple) and len(e) == len(t)
+            for a, b in zip(e, t):
+                same(a, b)
+            return
+        close(e, t)
+        assert e.requires_grad == t.requires_grad
+    same(res[1], res[0])

@@ -103,6 +103,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
 
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from . import functional  # noqa: E402
 
 
 class _Anomaly:
