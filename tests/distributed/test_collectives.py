@@ -147,9 +147,17 @@ if r == 0:
     senders = set()
     for _ in range(w - 1):
         senders.add(dist.recv(buf))          # any source
+    q = dist.irecv(buf, tag=5)               # any source, tag 5: rank 1's
+    while not q.is_completed():
+        pass
+    q.wait()
+    senders.add(q.result())
     assert senders == set(range(1, w)), senders
+    assert q.result() == 1
 else:
     dist.send(torch.tensor(allx[r]), dst=0)
+    if r == 1:
+        dist.send(torch.tensor(allx[r]), dst=0, tag=5)
 
 # objects
 objs = [{"rank": r, "list": [1, 2]}, "x"] if r == 1 else [None, None]

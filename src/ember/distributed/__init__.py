@@ -367,18 +367,19 @@ def _wait_request(req, g: ProcessGroup | None, what: str, timeout=None, status=N
 class Work:
     """The handle of an asynchronous operation (``async_op=True``): ``wait()``, ``is_completed()``."""
 
-    def __init__(self, reqs, group, what: str, finish=None, result=None):
+    def __init__(self, reqs, group, what: str, finish=None, result=None, status=None):
         self._reqs = list(reqs)
         self._group = group
         self._what = what
         self._finish = finish
         self._result = result
+        self._status = status  # an MPI.Status filled when the (single) request completes
         self._done = False
 
     def is_completed(self) -> bool:
         if self._done:
             return True
-        if all(r.Test() for r in self._reqs):
+        if all(r.Test(self._status) for r in self._reqs):
             self._complete()
             return True
         return False
@@ -386,7 +387,7 @@ class Work:
     def wait(self, timeout=None) -> bool:
         if not self._done:
             for r in self._reqs:
-                _wait_request(r, self._group, self._what, timeout)
+                _wait_request(r, self._group, self._what, timeout, self._status)
             self._complete()
         return True
 
@@ -800,16 +801,11 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     buf, done = _out_buf(tensor)
     status = MPI.Status()
     req = g._comm.Irecv(buf, source=peer, tag=int(tag))
-    w = Work([req], g, "recv", done)
 
-    # The sender's rank is only known once the message arrived.
-    def wait(timeout=None, _w=w):
-        if not _w._done:
-            _wait_request(req, g, "recv", timeout, status)
-            _w._result = g._ranks[status.Get_source()]
-            _w._complete()
-        return True
-    w.wait = wait
+    def finish():  # the sender's rank is known once the message has arrived
+        w._result = g._ranks[status.Get_source()]
+        done()
+    w = Work([req], g, "recv", finish, status=status)
     return w
 
 
