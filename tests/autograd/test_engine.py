@@ -357,6 +357,14 @@ def test_gradgradcheck_fails_on_wrong_double_backward():
     assert not ember.autograd.gradgradcheck(BadDouble.apply, [x], raise_exception=False)
 
 
+def test_gradcheck_on_non_contiguous_and_0d_inputs():
+    x = ember.randn(4, 3, dtype=ember.float64).t().requires_grad_()
+    assert not x.is_contiguous()
+    assert ember.autograd.gradcheck(lambda a: (a.exp() * a).sum(0), [x])
+    s = ember.tensor(0.7, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda a, b: a.sin() * b, [s, x])
+
+
 def test_gradcheck_on_builtin_ops():
     x = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
     w = ember.randn(4, 2, dtype=ember.float64, requires_grad=True)

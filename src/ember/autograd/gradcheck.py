@@ -26,19 +26,20 @@ def _numerical_jacobian(fn, inputs, k, eps):
     from contextlib import nullcontext as no_grad
 
     x = inputs[k]
-    flat = x._data.reshape(-1)
+    arr = x._data  # perturbed in place, element by element (any layout: reshape(-1) may copy)
     with no_grad():
         outs0 = _flat_outputs(fn, inputs)
     cols = []
-    for i in range(flat.size):
-        orig = flat[i]
-        flat[i] = orig + eps
+    for i in range(arr.size):
+        at = np.unravel_index(i, arr.shape)
+        orig = arr[at]
+        arr[at] = orig + eps
         with no_grad():
             plus = [o._data.astype(np.float64).ravel().copy() for o in _flat_outputs(fn, inputs)]
-        flat[i] = orig - eps
+        arr[at] = orig - eps
         with no_grad():
             minus = [o._data.astype(np.float64).ravel().copy() for o in _flat_outputs(fn, inputs)]
-        flat[i] = orig
+        arr[at] = orig
         cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]) if plus else np.zeros(0))
     n_out = sum(o._data.size for o in outs0)
     return np.stack(cols, 1) if cols else np.zeros((n_out, 0))
