@@ -109,12 +109,17 @@ def view(input, *shape):
 def reshape(input, *shape):
     shape = _infer(_shape_arg(shape), input._data.size, input._data.shape)
     if _viewable(input._data, shape):
-        return _as_view(View.apply(input, shape), input)
+        return _as_view((View if input._data.flags.c_contiguous else ReshapeAlias).apply(input, shape), input)
     return Reshape.apply(input, shape)
 
 
+class ReshapeAlias(View):
+    """reshape of a non-contiguous input whose strides allow a view (PyTorch's _reshape_alias)."""
+    node_name = "ReshapeAliasBackward0"
+
+
 def ravel(input):
-    return reshape(input, -1)
+    return view(contiguous(input), -1)
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
