@@ -223,7 +223,6 @@ CHILDREN = """
 """
 
 
-@pytest.mark.slow
 def test_children_alias_torch(tmp_path):
     script = write(tmp_path / "children.py", CHILDREN)
     got = ember_run(script, "spawn", "forkserver", "fork", cwd=tmp_path)
