@@ -196,7 +196,7 @@ class Transpose(_View):
     @staticmethod
     def forward(ctx, a, d0, d1):
         ctx.d = (d0, d1)
-        return xp.swapaxes(a, d0, d1)
+        return xp.swapaxes(a, d0, d1) if a.ndim else a.view()  # a 0-d tensor transposes to itself
 
     @staticmethod
     def backward(ctx, g):
@@ -205,10 +205,7 @@ class Transpose(_View):
 
 def transpose(input, dim0: int, dim1: int):
     nd = input._data.ndim
-    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
-    if nd == 0:
-        return _as_view(View.apply(input, ()), input)
-    return _as_view(Transpose.apply(input, d0, d1), input)
+    return _as_view(Transpose.apply(input, wrap_dim(dim0, nd), wrap_dim(dim1, nd)), input)
 
 
 swapaxes = swapdims = transpose
