@@ -377,11 +377,14 @@ def test_views_share_memory_and_version():
     for m in (torch, ember):
         x = m.arange(12.0).reshape(3, 4)
         for v in [x.view(4, 3), x.t(), x[1], x[:, 1:3], x.transpose(0, 1), x.unsqueeze(0), x.narrow(1, 1, 2),
-                  x.expand(2, 3, 4), x.permute(1, 0), x.select(0, 2), x[..., None]]:
-            before = x._version
-            with m.no_grad():
-                v.view(-1)[0:1].add_(0) if v.is_contiguous() else None
-            assert v._version == x._version >= before
+                  x.permute(1, 0), x.select(0, 2), x[..., None], x[1, 2], x.diagonal(), x.expand(2, 3, 4)[1]]:
+            before, total = x._version, x.sum().item()
+            v.add_(1)  # writes through the view into x, and bumps the shared version counter
+            assert v._version == x._version == before + 1
+            assert x.sum().item() == total + v.numel()
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            x.expand(2, 3, 4).add_(1)
+        x = m.arange(12.0).reshape(3, 4)
         y = x.t()
         y[0, 1] = 100.0
         assert x[1, 0].item() == 100.0

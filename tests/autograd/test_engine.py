@@ -190,7 +190,7 @@ def test_grad_with_grad_outputs_and_several_outputs():
     def f(m):
         x, w = leaf(m, X), leaf(m, [1.0, -2.0, 0.5])
         a = x * w
-        b = (x.exp() @ w.unsqueeze(1)).squeeze(1).repeat(2)[:3] if False else (x.sin() * w).sum(0)
+        b = (x.sin() * w).sum(0)
         return m.autograd.grad([a, b], [x, w], [m.tensor(g1), m.tensor(g2)])
     t, e = both(f)
     for a, b in zip(e, t):
