@@ -326,3 +326,15 @@ def test_missing_names_under_the_alias_name_the_feature(tmp_path):
         "ember does not support torch.fx (torch.fx)",
         "resnet18",
     ]
+
+
+def test_unsupported_feature_traceback_shows_the_scripts_line(tmp_path):
+    write(tmp_path / "uses_fx.py", "import torch\nimport torch.fx\n")
+    got = ember_run("uses_fx.py", cwd=tmp_path)
+    assert got.returncode == 1
+    assert got.stderr.splitlines() == [
+        "Traceback (most recent call last):",
+        f'  File "{tmp_path / "uses_fx.py"}", line 2, in <module>',
+        "    import torch.fx",
+        "ImportError: ember does not support torch.fx graph transformations ('torch.fx'); see DEVIATIONS.md",
+    ]

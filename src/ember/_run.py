@@ -19,6 +19,8 @@ __all__ = ["run_script", "child_env", "main"]
 
 _LAUNCH_FILES = (__file__, runpy.__file__, "<frozen runpy>")
 _PY_SUFFIXES = (".py", ".pyw")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ALIAS_FILES = ("_alias.py", "_surface.py")
 
 
 def child_env(env: dict | None = None) -> dict:
@@ -71,8 +73,23 @@ def _report(e: BaseException) -> int:
     if sys.excepthook is not sys.__excepthook__:  # the script installed its own hook
         sys.excepthook(type(e), e, tb)
     else:
-        traceback.print_exception(type(e), e, tb)
+        report = traceback.TracebackException(type(e), e, tb)
+        _hide_alias_frames(report, set())
+        print("".join(report.format()), end="", file=sys.stderr)
     return 130 if isinstance(e, KeyboardInterrupt) else 1
+
+
+def _hide_alias_frames(report: traceback.TracebackException, seen: set) -> None:
+    """Drop the frames of ember's alias and refusal machinery (the error message names the feature)."""
+    if id(report) in seen:
+        return
+    seen.add(id(report))
+    report.stack = traceback.StackSummary.from_list(
+        [f for f in report.stack if os.path.basename(f.filename) not in _ALIAS_FILES
+         or os.path.dirname(f.filename) != _HERE])
+    for chained in (report.__cause__, report.__context__):
+        if chained is not None:
+            _hide_alias_frames(chained, seen)
 
 
 def run_script(path: str, args: list[str]) -> int:
