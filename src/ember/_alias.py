@@ -3,7 +3,7 @@
 
 In a notebook: ``import ember; ember.install_torch_alias()`` before ``import torch``.
 Child processes inherit the alias through ``EMBER_TORCH_ALIAS=1`` and a ``sitecustomize`` on
-``PYTHONPATH`` (see ``_child_env``), which covers DataLoader workers and multiprocessing with
+``PYTHONPATH`` (see ``ember._run.child_env``), which covers DataLoader workers and multiprocessing with
 spawn, forkserver and fork.
 """
 from __future__ import annotations
