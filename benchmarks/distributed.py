@@ -203,13 +203,16 @@ def bench_allreduce(reps: int, frameworks: list[str]) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", nargs="*", default=["train", "allreduce"], choices=["train", "allreduce"])
+    p.add_argument("what", nargs="*", metavar="train|allreduce", help="what to measure (default: both)")
     p.add_argument("--models", nargs="+", default=["course", "resnet18"], choices=["course", "resnet18"])
     p.add_argument("--steps", type=int, default=10, help="timed steps (ResNet-18: half)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--reps", type=int, default=10, help="all-reduce repetitions per size")
     p.add_argument("--frameworks", nargs="+", default=["ember", "torch"], choices=["ember", "torch"])
     a = p.parse_args()
+    a.what = a.what or ["train", "allreduce"]
+    if set(a.what) - {"train", "allreduce"}:
+        p.error(f"unknown benchmark {sorted(set(a.what) - {'train', 'allreduce'})}: choose train and/or allreduce")
     print(f"{os.cpu_count()} CPU(s); load average {os.getloadavg()[0]:.1f}")
     if "train" in a.what:
         bench_train(a.models, a.steps, a.warmup, a.frameworks)
