@@ -259,3 +259,37 @@ def test_killing_the_launcher_ends_the_ranks(tmp_path, sig):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+GRACEFUL = r'''
+import time
+import torch.distributed as dist
+dist.init_process_group()
+print("ready", flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    time.sleep(0.5)           # e.g. writing a checkpoint: no rank is killed meanwhile
+    print("clean exit", dist.get_rank(), flush=True)
+'''
+
+
+@requires_mpi
+def test_ctrl_c_reaches_every_rank_once(tmp_path):
+    """A terminal's Ctrl-C (SIGINT to the launcher's process group) gives every rank a KeyboardInterrupt."""
+    import signal
+    p = subprocess.Popen([sys.executable, "-m", "ember", "run", "--nproc-per-node", "2", write(tmp_path, GRACEFUL)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+                         start_new_session=True)
+    try:
+        seen = ""
+        while seen.count("ready") < 2:
+            line = p.stdout.readline()
+            assert line, seen
+            seen += line
+        os.killpg(p.pid, signal.SIGINT)
+        out, _ = p.communicate(timeout=60)
+        assert "clean exit 0" in out and "clean exit 1" in out, out
+    finally:
+        if p.poll() is None:
+            p.kill()

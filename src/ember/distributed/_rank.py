@@ -44,7 +44,9 @@ def main(argv: list[str]) -> int:
     else:
         from .._run import run_script
         code = run_script(argv[0], argv[1:])
-    if code != 0 and multi:
+    # 130: interrupted (Ctrl-C reaches every rank through mpiexec): the ranks end by themselves; an
+    # abort here could kill a rank still writing its checkpoint
+    if code not in (0, 130) and multi:
         me = os.environ["RANK"]
         print(f"[rank {me}] exited with code {code}: ending the job", file=sys.stderr)
         from . import abort

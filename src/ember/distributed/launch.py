@@ -151,21 +151,17 @@ def launch(argv: list[str], ember_command: list[str] | None = None) -> int:
         cmd, env = command(argv, ember_command)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 1
-    proc = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    # mpiexec in its own session: a signal reaches it once, from here, whether it was sent to the
+    # launcher alone or to its process group (a terminal's Ctrl-C); mpiexec passes it to the ranks (a
+    # second Ctrl-C makes mpiexec end them at once).
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
-    def forward(signum, frame):  # `kill` of the launcher ends the ranks too (mpiexec passes it on)
+    def forward(signum, frame):
         proc.send_signal(signum)
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         return proc.wait()
-    except KeyboardInterrupt:  # a Ctrl-C reaches mpiexec too (same process group); a `kill -INT` may not
-        proc.send_signal(signal.SIGINT)
-        for sig in (signal.SIGTERM, signal.SIGKILL):  # ranks that ignore it: end the job
-            try:
-                return proc.wait(timeout=10) or 130
-            except subprocess.TimeoutExpired:
-                proc.send_signal(sig)
-        return 130
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
