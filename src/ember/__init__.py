@@ -39,7 +39,9 @@ from . import amp, cuda, backends, accelerator, multiprocessing  # noqa: E402,F4
 from ._alias import install_torch_alias, uninstall_torch_alias  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401  (mpi4py is imported by init_process_group only)
 
-__version__ = "0.1.0"
+# The PyTorch API version ember implements, with ember's own version as the local label, so scripts that
+# compare torch.__version__ take their current-PyTorch branches.
+__version__ = "2.13.0+ember.0.1.0"
 
 _UNSUPPORTED = {"fx": "torch.fx", "sparse": "sparse tensors", "quantization": "quantization",
                 "ao": "quantization (torch.ao)", "onnx": "ONNX export", "export": "torch.export",
