@@ -4,7 +4,7 @@ Each workload runs as a batch of calls; per repetition the ember batch and the t
 (so machine noise hits both alike), after a warm-up. The reported time per call is the median over
 repetitions. PyTorch keeps its default thread count.
 
-    python benchmarks/micro.py [--reps 15] [--quick] [--max-wait 2]
+    python benchmarks/micro.py [--reps 15] [--quick] [--max-wait 2] [--extended] [--torch-threads N]
 
 Before each repetition it waits (up to --max-wait s) for the machine to be quiet, since PyTorch's
 threads stall when another process holds a core; rows measured under load say so.
@@ -77,7 +77,7 @@ def bench(name, fe, ft, reps, max_wait=0.0):
         tt.append(_timeit(ft, n))
     me, mt = statistics.median(te), statistics.median(tt)
     note = f"  ({busy}/{reps} reps on a busy machine)" if busy else ""
-    print(f"{name:<34} {_fmt(me):>10} {_fmt(mt):>10} {me / mt:>8.2f}{note}", flush=True)
+    print(f"{name:<38} {_fmt(me):>10} {_fmt(mt):>10} {me / mt:>8.2f}{note}", flush=True)
     return name, me, mt
 
 
@@ -136,12 +136,42 @@ def workloads(quick=False):
     yield "MLP 784-128-64-10 b64 fwd+bwd", mlp(ember, pe, xe), mlp(torch, pt, xt)
 
 
+def extended_workloads():
+    """Indexing, sorting and linear-algebra ops (forward, or forward+backward where marked)."""
+    rng = np.random.default_rng(4)
+
+    def const(a):
+        return ember.from_numpy(a), torch.from_numpy(a.copy())
+    xe, xt = _pair((256, 1000), True)
+    ie, it = const(rng.integers(0, 1000, (256, 1)))
+    yield "gather (256,1000) f+b", lambda: xe.gather(1, ie).sum().backward(), \
+        lambda: xt.gather(1, it).sum().backward()
+    ae, at = _pair((16, 8, 64, 64), True)
+    me, mt = const(rng.random((64, 64)) > 0.5)
+    yield "masked_fill (16,8,64,64) f+b", lambda: ae.masked_fill(me, -1e9).sum().backward(), \
+        lambda: at.masked_fill(mt, -1e9).sum().backward()
+    we, wt = _pair((10000, 128), True)
+    je, jt = const(rng.integers(0, 10000, 4096))
+    yield "index_select 4096 of (10000,128) f+b", lambda: we.index_select(0, je).sum().backward(), \
+        lambda: wt.index_select(0, jt).sum().backward()
+    yield "W[idx] 4096 of (10000,128) f+b", lambda: we[je].sum().backward(), lambda: wt[jt].sum().backward()
+    se, st = _pair((256, 1000))
+    yield "sort (256,1000)", lambda: se.sort(1), lambda: st.sort(1)
+    yield "topk k=5 (256,1000)", lambda: se.topk(5, 1), lambda: st.topk(5, 1)
+    ve, vt = _pair((64, 32, 32))
+    yield "linalg.inv (64,32,32)", lambda: ember.linalg.inv(ve), lambda: torch.linalg.inv(vt)
+    ue, ut = _pair((128, 64))
+    yield "linalg.svd (128,64)", lambda: ember.linalg.svd(ue, full_matrices=False), \
+        lambda: torch.linalg.svd(ut, full_matrices=False)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--quick", action="store_true", help="smaller elementwise inputs (256x256)")
     ap.add_argument("--max-wait", type=float, default=2.0,
                     help="seconds to wait for other processes to idle before each repetition (0: never)")
+    ap.add_argument("--extended", action="store_true", help="also time indexing, sorting and linalg ops")
     ap.add_argument("--torch-threads", type=int, default=None,
                     help="torch.set_num_threads(N) (default: leave PyTorch's default)")
     args = ap.parse_args()
@@ -149,9 +179,12 @@ def main():
         torch.set_num_threads(args.torch_threads)
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), ember {ember.__version__}, "
           f"numpy {np.__version__}; median of {args.reps} alternating repetitions")
-    print(f"{'workload':<34} {'ember':>10} {'torch':>10} {'ratio':>8}")
+    print(f"{'workload':<38} {'ember':>10} {'torch':>10} {'ratio':>8}")
     for name, fe, ft in workloads(args.quick):
         bench(name, fe, ft, args.reps, args.max_wait)
+    if args.extended:
+        for name, fe, ft in extended_workloads():
+            bench(name, fe, ft, args.reps, args.max_wait)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,13 @@ def _move_dim(a, d):
 
 def _index_add_into(out, d, idx, src) -> None:
     """out[..., idx[i], ...] += src[..., i, ...] along dim d, accumulating duplicates."""
+    if out.flags.c_contiguous:
+        # Straight into out's memory: flat positions of every src element (no scratch array).
+        shp = [1] * src.ndim
+        shp[d] = -1
+        full = xp.broadcast_to(idx.reshape(shp), src.shape)
+        _add_at(out.reshape(-1), _flat_along(full, d, out.shape).ravel(), src.ravel())
+        return
     n = out.shape[d]
     s2 = _move_dim(src, d)
     inner = s2.shape[1]
