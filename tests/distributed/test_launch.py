@@ -202,7 +202,11 @@ dist.init_process_group("gloo")
 t = torch.ones(1)
 dist.all_reduce(t)
 keys = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK")
-print("ROW", *(os.environ[k] for k in keys), int(t), flush=True)
+rows = []
+dist.all_gather_object(rows, [int(os.environ[k]) for k in keys] + [int(t)])
+if dist.get_rank() == 0:
+    for row in rows:
+        print("ROW", *row, flush=True)
 '''
 
 
@@ -262,15 +266,16 @@ def test_killing_the_launcher_ends_the_ranks(tmp_path, sig):
 
 
 GRACEFUL = r'''
+import sys
 import time
 import torch.distributed as dist
 dist.init_process_group()
-print("ready", flush=True)
 try:
+    print("ready", flush=True)
     time.sleep(60)
 except KeyboardInterrupt:
     time.sleep(0.5)           # e.g. writing a checkpoint: no rank is killed meanwhile
-    print("clean exit", dist.get_rank(), flush=True)
+    sys.stdout.write(f"clean exit {dist.get_rank()}\n")   # one write: the ranks' lines may interleave
 '''
 
 

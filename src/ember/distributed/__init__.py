@@ -252,13 +252,16 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
 def _install_abort_on_error() -> None:
     """An uncaught exception in one rank ends the whole job (MPI would otherwise leave the others
     waiting in their next collective)."""
+    if os.environ.get("EMBER_RANK_RUNNER"):  # under `ember run --nproc-per-node` the rank runner does it
+        return
     previous = sys.excepthook
 
     def hook(tp, value, tb):
         try:
             previous(tp, value, tb)
         finally:
-            abort(1)
+            if not issubclass(tp, KeyboardInterrupt):  # Ctrl-C reaches every rank: they end by themselves
+                abort(1)
 
     if not getattr(sys.excepthook, "_ember_abort", False):
         hook._ember_abort = True
@@ -273,6 +276,7 @@ def abort(code: int = 1) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(0.25)  # let mpiexec forward this rank's last output (the traceback) before the abort
     finally:
         if _Engine.MPI is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             _mpi()  # MPI_Abort needs MPI: the other ranks are (or will be) in MPI_Init or a collective

@@ -25,6 +25,7 @@ def _torchrun_env() -> None:
 
 def main(argv: list[str]) -> int:
     _torchrun_env()
+    os.environ["EMBER_RANK_RUNNER"] = "1"
     multi = int(os.environ["WORLD_SIZE"]) > 1
     if multi:
         # Initialise MPI before the script: a rank that fails even before init_process_group can then

@@ -135,7 +135,7 @@ def command(argv: list[str], ember_command: list[str] | None = None) -> tuple[li
         env.setdefault(var, os.environ.get("OMP_NUM_THREADS", threads))
     env.update(MASTER_ADDR=str(opts["master_addr"]), MASTER_PORT=str(opts["master_port"]),
                LOCAL_WORLD_SIZE=str(n), TORCHELASTIC_RUN_ID=env.get("TORCHELASTIC_RUN_ID", "ember-none"),
-               PYTHONUNBUFFERED=env.get("PYTHONUNBUFFERED", "1"))
+               PYTHONUNBUFFERED=env.get("PYTHONUNBUFFERED", "1"), EMBER_RANK_RUNNER="1")
     cmd = [mpiexec]
     if opts["hostfile"]:
         cmd += ["-f", opts["hostfile"], "-ppn", str(n)]
