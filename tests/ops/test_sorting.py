@@ -65,8 +65,12 @@ def test_topk_small_k_partition_path(largest):
     x = randn(6, 200)
     check(lambda a: a.topk(5, largest=largest), lambda a: a.topk(5, largest=largest), x)
     check(lambda a: a.topk(3, 0, largest=largest), lambda a: a.topk(3, 0, largest=largest), randn(40, 3))
+    check(lambda a: a.topk(20, largest=largest), lambda a: a.topk(20, largest=largest), x)  # argpartition path
+    x[1, 3] = -np.inf if largest else np.inf  # non-finite: not the argmax-passes path
+    check(lambda a: a.topk(5, largest=largest), lambda a: a.topk(5, largest=largest), x)
     x[2, 7] = np.nan  # NaN: the full-sort path
     check(lambda a: a.topk(5, largest=largest), lambda a: a.topk(5, largest=largest), x)
+    check(lambda a: a.topk(20, largest=largest), lambda a: a.topk(20, largest=largest), x)
 
 
 def test_topk_errors():

@@ -84,6 +84,16 @@ class Topk(_Select):
     @staticmethod
     def _indices(a, d, k, largest):
         n = a.shape[d]
+        if a.dtype.kind == "f" and 0 < k <= 8 and k <= n // 4 and xp.isfinite(a).all():
+            # Very small k: k argmax passes (vectorised, SIMD) beat a per-row introselect.
+            work = a.copy()
+            pick = xp.argmax if largest else xp.argmin
+            out = []
+            for _ in range(k):
+                i = pick(work, axis=d, keepdims=True)
+                out.append(i)
+                xp.put_along_axis(work, i, -xp.inf if largest else xp.inf, axis=d)
+            return xp.concatenate(out, axis=d)
         if a.dtype.kind == "f" and 0 < k <= n // 8 and not xp.isnan(a).any():
             # Small k: partition, then sort only the k candidates (O(n) instead of O(n log n)).
             key = -a if largest else a
