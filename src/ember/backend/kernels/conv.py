@@ -26,12 +26,12 @@ __all__ = [
 Pads = tuple[tuple[int, int], ...]
 
 # Dispatch thresholds (see the module docstring for the measurements behind them).
-_SHIFTED_MIN_PIXELS = 256      # stride-1 outputs with at least this many pixels per plane use shifted GEMMs
-_SHIFTED_MAX_WASTE = 1.35      # ... unless the padded grid wastes more than this fraction of work
-_BLOCK_BYTES = 2 << 20         # cache block of the shifted-im2col buffer (about a core's L2)
-_CHUNK_BYTES = 4 << 20         # im2col buffer per batch chunk: stays in cache between the copy and the GEMM
-_CHUNK_MIN_COLS = 512          # ... but a chunk's GEMM gets at least this many columns (small maps)
-_SMALL_GROUP = 4               # groups with C_in/g * C_out/g <= this use multiply-adds instead of GEMMs
+_ADJOINT_MAX_WASTE = 1.35      # stride-1 grad_input as a conv of gy while |x| <= this * |gy| (pixels)
+_CHUNK_COLS = 2048             # im2col columns per batch chunk: the copy stays in cache for the GEMM ...
+_CHUNK_MIN_FLOPS = 8_000_000   # ... unless that is too little work per chunk
+_CHUNK_BYTES = 8 << 20         # ... and never a buffer larger than this
+_SCRATCH_MAX = 64 << 20        # work buffers up to this size are kept per thread for reuse
+_SMALL_GROUP = 4               # per-group GEMMs this thin (depthwise) run as broadcast multiply-adds
 
 _tls = threading.local()
 
@@ -39,9 +39,12 @@ _tls = threading.local()
 def _scratch(slot: str, shape, dtype) -> np.ndarray:
     """A per-thread work buffer reused across calls (fresh memory costs page faults as much as a copy pass).
 
-    Only for temporaries bounded by ``_CHUNK_BYTES``-sized chunks; never returned to a caller.
+    Only for temporaries of a chunk or block (an unusually large one is allocated afresh, not kept); never
+    returned to a caller.
     """
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if nbytes > _SCRATCH_MAX:
+        return np.empty(shape, dtype)
     bufs = _tls.__dict__.setdefault("bufs", {})
     buf = bufs.get(slot)
     if buf is None or buf.nbytes < nbytes:
@@ -129,10 +132,14 @@ def _check(x: np.ndarray, w: np.ndarray, groups: int, nd: int) -> None:
         )
 
 
-def _chunks(n: int, per_item_bytes: int, per_item_cols: int):
-    """Split the batch ``range(n)`` into cache-blocking chunks: a chunk's work buffer stays near
-    ``_CHUNK_BYTES`` while its GEMM keeps at least ``_CHUNK_MIN_COLS`` columns."""
-    step = max(1, _CHUNK_BYTES // max(1, per_item_bytes), -(-_CHUNK_MIN_COLS // max(1, per_item_cols)))
+def _chunks(n: int, per_item_bytes: int, per_item_cols: int, per_item_flops: int):
+    """Split the batch ``range(n)`` into cache-blocking chunks (not a per-sample loop: whole images per chunk).
+
+    A chunk aims at ``_CHUNK_COLS`` GEMM columns (where BLAS runs fastest on these shapes) but does at least
+    ``_CHUNK_MIN_FLOPS`` of work (so Python's per-chunk cost stays small) and its buffer at most ``_CHUNK_BYTES``.
+    """
+    step = max(-(-_CHUNK_COLS // max(1, per_item_cols)), -(-_CHUNK_MIN_FLOPS // max(1, per_item_flops)))
+    step = max(1, min(step, _CHUNK_BYTES // max(1, per_item_bytes)))
     return [(i, min(n, i + step)) for i in range(0, n, step)]
 
 
@@ -142,54 +149,12 @@ def _to_nc_first(y_cn: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- im2col / col2im (CN layout)
-def _im2col(x, ksize, stride, pads, dilation, out, slot: str | None = None) -> np.ndarray:
-    """x: (N, C, *S) → cols: (C, *k, N, *out), zero where a tap reads padding.
-
-    Channels-major ("CN") layout: one GEMM ``(O, C*K) @ (C*K, N*P)`` covers the batch, and every copy here
-    moves contiguous rows of x (no channels-last transpose).
-    """
-    n, c = x.shape[:2]
-    xt = x.swapaxes(0, 1)
-    shape = (c, *ksize, n, *out)
-    cols = np.empty(shape, x.dtype) if slot is None else _scratch(slot, shape, x.dtype)
-    lead = (slice(None), slice(None))
-    for tap in itertools.product(*(range(k) for k in ksize)):
-        dst = cols[(slice(None), *tap)]
-        ranges = [_tap_range(s, t, st, p[0], d, o)
-                  for s, t, st, p, d, o in zip(x.shape[2:], tap, stride, pads, dilation, out)]
-        if any(r is None for r in ranges):
-            dst[...] = 0
-            continue
-        dst[lead + tuple(r[0] for r in ranges)] = xt[lead + tuple(r[1] for r in ranges)]
-        for ax, (o_sl, _) in enumerate(ranges):
-            pre = (slice(None),) * (2 + ax)
-            if o_sl.start > 0:
-                dst[pre + (slice(0, o_sl.start),)] = 0
-            if o_sl.stop < out[ax]:
-                dst[pre + (slice(o_sl.stop, None),)] = 0
-    return cols
-
-
-def _col2im_add(gx: np.ndarray, gcols: np.ndarray, ksize, stride, pads, dilation, out) -> None:
-    """Adds gcols: (C, *k, N, *out) into gx: (N, C, *S) — the adjoint of ``_im2col``.
-
-    One strided add per tap; within a tap no two outputs hit the same input, so ``+=`` is exact.
-    """
-    gxt = gx.swapaxes(0, 1)
-    lead = (slice(None), slice(None))
-    for tap in itertools.product(*(range(k) for k in ksize)):
-        ranges = [_tap_range(s, t, st, p[0], d, o)
-                  for s, t, st, p, d, o in zip(gx.shape[2:], tap, stride, pads, dilation, out)]
-        if any(r is None for r in ranges):
-            continue
-        gxt[lead + tuple(r[1] for r in ranges)] += gcols[(slice(None), *tap)][lead + tuple(r[0] for r in ranges)]
-
-
-def _pad_cn(x: np.ndarray, pads) -> np.ndarray:
-    """x: (N, C, *S) → contiguous zero-padded (C, N, *S+lo+hi); negative pads crop."""
-    n, c = x.shape[:2]
+def _pad(x: np.ndarray, pads, slot: str) -> np.ndarray:
+    """x: (N, C, *S) → zero-padded (N, C, *S+lo+hi) in a scratch buffer (negative pads crop); x itself if no pad."""
+    if all(p == (0, 0) for p in pads):
+        return x
     sp = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    xp = np.empty((c, n, *sp), x.dtype)
+    xp = _scratch(slot, x.shape[:2] + sp, x.dtype)
     dst, src = [slice(None)] * 2, [slice(None)] * 2
     for ax, (s, (lo, hi)) in enumerate(zip(x.shape[2:], pads)):
         a0, a1 = max(-lo, 0), s - max(-hi, 0)
@@ -200,23 +165,56 @@ def _pad_cn(x: np.ndarray, pads) -> np.ndarray:
             xp[pre + (slice(0, lo),)] = 0
         if hi > 0:
             xp[pre + (slice(sp[ax] - hi, None),)] = 0
-    xp[tuple(dst)] = x.swapaxes(0, 1)[tuple(src)]
+    xp[tuple(dst)] = x[tuple(src)]
     return xp
 
 
-def _grid_offsets(sp, ksize, dilation) -> list[int]:
-    """Flat offset of every kernel tap on a padded grid of shape ``sp`` (row-major), taps in C order."""
-    gstr = [math.prod(sp[i + 1:]) for i in range(len(sp))]
-    return [sum(t * d * g for t, d, g in zip(tap, dilation, gstr))
-            for tap in itertools.product(*(range(k) for k in ksize))]
+def _im2col(x, ksize, stride, pads, dilation, out, batch_last: bool = False) -> np.ndarray:
+    """x: (N, C, *S) → cols: (C, *k, N, *out), or (C, *k, *out, N) with ``batch_last``; zero where a tap reads
+    padding. A scratch buffer: valid until the next call.
+
+    Channels-major layout: one GEMM ``(O, C*K) @ (C*K, N*P)`` covers the batch chunk. The columns are one
+    strided window view of the zero-padded input copied in a single call (no Python loop over taps). The copy
+    runs along rows of the last spatial dim; batch-last makes those rows span the whole chunk (after one
+    transposing copy of the input), which pays for small maps.
+    """
+    xp = _pad(x, pads, "pad")
+    if batch_last:
+        xt = _scratch("xt", (*xp.shape[1:], xp.shape[0]), x.dtype)       # (C, *S, N)
+        np.copyto(xt, np.moveaxis(xp, 0, -1))
+        sc, *ss, sn = xt.strides
+        base, shape = xt, (xt.shape[0], *ksize, *out, xt.shape[-1])
+        strides = (sc, *(d * st for d, st in zip(dilation, ss)), *(s * st for s, st in zip(stride, ss)), sn)
+    else:
+        sn, sc, *ss = xp.strides
+        base, shape = xp, (xp.shape[1], *ksize, xp.shape[0], *out)
+        strides = (sc, *(d * st for d, st in zip(dilation, ss)), sn, *(s * st for s, st in zip(stride, ss)))
+    view = np.lib.stride_tricks.as_strided(base, shape=shape, strides=strides, writeable=False)
+    cols = _scratch("cols", shape, x.dtype)
+    np.copyto(cols, view)
+    return cols
 
 
-def _use_shifted(stride, ksize, pads, out, spatial) -> bool:
-    """Shifted GEMMs pay on large stride-1 maps where the padded grid adds little wasted work."""
-    if any(s != 1 for s in stride) or math.prod(ksize) == 1 or math.prod(out) < _SHIFTED_MIN_PIXELS:
-        return False
-    grid = math.prod(s + lo + hi for s, (lo, hi) in zip(spatial, pads))
-    return grid <= _SHIFTED_MAX_WASTE * math.prod(out)
+def _batch_last(stride, out, nb: int) -> bool:
+    """Batch-last im2col for short rows: stride 1 along the last dim and at most 8 outputs per row (measured)."""
+    return nb > 1 and stride[-1] == 1 and out[-1] <= 8
+
+
+def _col2im_plan(spatial, ksize, stride, pads, dilation, out, batch_last: bool):
+    """Per kernel tap, the (input, columns) index tuples of a col2im add, for the layouts (C, N, *S) /
+    (C, N, *out) or, with ``batch_last``, (C, *S, N) / (C, *out, N). Taps that never touch the input are left
+    out; within a tap no two outputs hit the same input, so each tap is one exact strided ``+=``."""
+    plan = []
+    for tap in itertools.product(*(range(k) for k in ksize)):
+        ranges = [_tap_range(s, t, st, p[0], d, o)
+                  for s, t, st, p, d, o in zip(spatial, tap, stride, pads, dilation, out)]
+        if all(r is not None for r in ranges):
+            ins, outs = tuple(r[1] for r in ranges), tuple(r[0] for r in ranges)
+            if batch_last:
+                plan.append((tap, (slice(None), *ins, slice(None)), (slice(None), *outs, slice(None))))
+            else:
+                plan.append((tap, (slice(None), slice(None), *ins), (slice(None), slice(None), *outs)))
+    return plan
 
 
 # ----------------------------------------------------------------------------------------- forward
@@ -250,46 +248,17 @@ def _forward_im2col(x, w, stride, pads, dilation, groups, out) -> np.ndarray:
     kk, p = math.prod(ksize), math.prod(out)
     wg = w.reshape(groups, og, cg * kk)
     y = np.empty((n, o, *out), x.dtype)
-    for n0, n1 in _chunks(n, c * kk * p * x.itemsize, p):
+    chunks = _chunks(n, c * kk * p * x.itemsize, p, 2 * og * c * kk * p)
+    bl = _batch_last(stride, out, chunks[0][1])
+    for n0, n1 in chunks:
         m = (n1 - n0) * p
-        cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, "cols").reshape(groups, cg * kk, m)
+        cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, bl).reshape(groups, cg * kk, m)
         r = _group_matmul(wg, cols, _scratch("gemm", (groups, og, m), x.dtype))
-        y[n0:n1] = r.reshape(o, n1 - n0, *out).swapaxes(0, 1)
+        if bl:
+            y[n0:n1] = np.moveaxis(r.reshape(o, *out, n1 - n0), -1, 0)
+        else:
+            y[n0:n1] = r.reshape(o, n1 - n0, *out).swapaxes(0, 1)
     return y
-
-
-def _forward_shifted(x, w, pads, dilation, groups, out) -> np.ndarray:
-    """Stride-1 conv as GEMMs on shifted windows of the flat, zero-padded channels-major input.
-
-    On the flat padded grid every tap's input is the same array shifted by a constant offset, so a cache-sized
-    block of im2col rows is gathered with K long contiguous copies, multiplied in one GEMM with K = C*k, and
-    written straight into the output grid. Outputs that fall in the padding columns are computed and dropped
-    (``_SHIFTED_MAX_WASTE`` keeps that small).
-    """
-    n, c = x.shape[:2]
-    o, cg = w.shape[:2]
-    og = o // groups
-    ksize = w.shape[2:]
-    kk = math.prod(ksize)
-    xp = _pad_cn(x, pads)
-    sp = xp.shape[2:]
-    xf = xp.reshape(groups, cg, -1)
-    length = xf.shape[2]
-    offs = _grid_offsets(sp, ksize, dilation)
-    rows = length - offs[-1]
-    # weight as (G, Og, K*Cg), tap-major to match the block layout (G, K, Cg, rows)
-    wr = np.ascontiguousarray(np.moveaxis(w.reshape(groups, og, cg, kk), 3, 2)).reshape(groups, og, kk * cg)
-    y = np.empty((groups, og, length), x.dtype)
-    rb = max(256, _BLOCK_BYTES // (c * kk * x.itemsize))
-    buf = _scratch("block", (groups, kk, cg, rb), x.dtype)
-    for r0 in range(0, rows, rb):
-        r1 = min(rows, r0 + rb)
-        blk = buf[..., : r1 - r0]
-        for t, off in enumerate(offs):
-            blk[:, t] = xf[:, :, r0 + off: r1 + off]
-        _group_matmul(wr, blk.reshape(groups, kk * cg, r1 - r0), y[:, :, r0:r1])
-    y = y.reshape(o, n, *sp)[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)]
-    return _to_nc_first(y)
 
 
 def _forward_pointwise(x, w, stride, groups) -> np.ndarray:
@@ -323,8 +292,6 @@ def conv_forward(x: np.ndarray, w: np.ndarray, stride, padding, dilation, groups
         return np.zeros((x.shape[0], w.shape[0], *out), x.dtype)
     if _is_pointwise(ksize, pads, out):
         return _forward_pointwise(x, w, stride, groups)
-    if _use_shifted(stride, ksize, pads, out, x.shape[2:]):
-        return _forward_shifted(x, w, pads, dilation, groups, out)
     return _forward_im2col(x, w, stride, pads, dilation, groups, out)
 
 
@@ -342,9 +309,10 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
     """Gradient of ``conv_forward`` w.r.t. its input (= a transposed conv of gy).
 
     gy: (N, C_out, *out); w: (C_out, C_in/groups, *k); returns gx of shape ``x_shape`` in gy's dtype.
-    Large stride-1 maps: a stride-1 conv of gy with the spatially flipped, in/out-swapped weight and padding
-    ``dilation*(k-1) - lo`` (negative = crop), i.e. the forward's shifted GEMMs. Otherwise, per batch chunk,
-    one GEMM ``W^T @ gy`` to columns, then col2im (one strided add per tap).
+    Stride 1 with 'same'-like padding: a stride-1 conv of gy with the spatially flipped, in/out-swapped weight
+    and padding ``dilation*(k-1) - lo`` (the forward kernels, at forward speed). Otherwise (strided, or an
+    unpadded conv whose adjoint would pad gy by k-1 and multiply the work), per cache-sized batch chunk: one
+    GEMM ``W^T @ gy`` to columns (C_in*K, n*P), then col2im, one strided add per tap.
     """
     nd = w.ndim - 2
     stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
@@ -357,23 +325,51 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
         raise RuntimeError(f"conv: grad_output dtype ({gy.dtype}) and weight dtype ({w.dtype}) should be the same")
     if math.prod(x_shape) == 0 or gy.size == 0:
         return np.zeros(x_shape, gy.dtype)
-    if all(s == 1 for s in stride):
-        # lo mirrors the forward padding; hi makes the output exactly x_shape's spatial size
+    if all(s == 1 for s in stride) and math.prod(out) * _ADJOINT_MAX_WASTE >= math.prod(x_shape[2:]) \
+            and (w.shape[0] <= 4 * c or math.prod(ksize) == 1):
+        # the adjoint is a stride-1 conv of gy with the flipped weight: forward speed when gy needs little
+        # padding ('same' convs) and the gathered K*C_out columns are not much wider than col2im's K*C_in
         tpads = tuple((d * (k - 1) - lo, s - o + lo) for s, k, d, (lo, _), o
                       in zip(x_shape[2:], ksize, dilation, pads, out))
-        if _is_pointwise(ksize, tpads, x_shape[2:]) or _use_shifted(stride, ksize, tpads, x_shape[2:], out):
-            return conv_forward(gy, _flip_weight(w, groups), stride, tpads, dilation, groups)
+        return conv_forward(gy, _flip_weight(w, groups), stride, tpads, dilation, groups)
+    return _grad_input_col2im(gy, w, x_shape, stride, pads, dilation, groups)
+
+
+def _grad_input_col2im(gy, w, x_shape, stride, pads, dilation, groups) -> np.ndarray:
+    """Per batch chunk: columns = W^T @ gy (one GEMM), then one strided add per tap into gx.
+
+    The adds run over rows of the last spatial dim; when those are short (small maps, strides) the chunk works
+    batch-last, (C, *S, n), so that a row of the add spans the whole chunk — at the price of two transposing
+    copies of chunk-sized (cached) arrays.
+    """
+    n, c = x_shape[:2]
     o, cg = w.shape[:2]
     og = o // groups
+    ksize, out, spatial = w.shape[2:], gy.shape[2:], x_shape[2:]
     kk, p = math.prod(ksize), math.prod(out)
-    gx = np.zeros(x_shape, gy.dtype)
     wt = np.ascontiguousarray(w.reshape(groups, og, cg * kk).swapaxes(1, 2))    # (G, Cg*K, Og)
-    for n0, n1 in _chunks(n, c * kk * p * gy.itemsize, p):
+    chunks = _chunks(n, c * kk * p * gy.itemsize, p, 2 * og * c * kk * p)
+    nb = chunks[0][1]
+    batch_last = nb > 1 and (stride[-1] == 1 or nb > out[-1])
+    plan = _col2im_plan(spatial, ksize, stride, pads, dilation, out, batch_last)
+    gx = np.empty(x_shape, gy.dtype) if batch_last else np.zeros(x_shape, gy.dtype)
+    for n0, n1 in chunks:
         m = (n1 - n0) * p
-        g = _scratch("gy", (o, n1 - n0, *out), gy.dtype)
-        g[...] = gy[n0:n1].swapaxes(0, 1)
+        chunk = gy[n0:n1]
+        g = _scratch("gy", (o, *out, n1 - n0) if batch_last else (o, n1 - n0, *out), gy.dtype)
+        np.copyto(g, np.moveaxis(chunk, 0, -1) if batch_last else chunk.swapaxes(0, 1))
         gcols = _group_matmul(wt, g.reshape(groups, og, m), _scratch("cols", (groups, cg * kk, m), gy.dtype))
-        _col2im_add(gx[n0:n1], gcols.reshape(c, *ksize, n1 - n0, *out), ksize, stride, pads, dilation, out)
+        if batch_last:
+            gcols = gcols.reshape(c, *ksize, *out, n1 - n0)
+            acc = _scratch("gx", (c, *spatial, n1 - n0), gy.dtype)
+            acc.fill(0)
+        else:
+            gcols = gcols.reshape(c, *ksize, n1 - n0, *out)
+            acc = gx[n0:n1].swapaxes(0, 1)
+        for tap, dst, src in plan:
+            acc[dst] += gcols[(slice(None), *tap)][src]
+        if batch_last:
+            np.copyto(gx[n0:n1], np.moveaxis(acc, -1, 0))
     return gx
 
 
@@ -388,38 +384,15 @@ def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups) -> np.nd
     kk, p = math.prod(ksize), math.prod(out)
     gw = np.zeros((groups, og, cg * kk), x.dtype)
     part = np.empty_like(gw)
-    for n0, n1 in _chunks(n, c * kk * p * x.itemsize, p):
+    chunks = _chunks(n, c * kk * p * x.itemsize, p, 2 * og * c * kk * p)
+    bl = _batch_last(stride, out, chunks[0][1])
+    for n0, n1 in chunks:
         m = (n1 - n0) * p
-        cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, "cols").reshape(groups, cg * kk, m)
-        g = _scratch("gy", (o, n1 - n0, *out), x.dtype)
-        g[...] = gy[n0:n1].swapaxes(0, 1)
+        cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, bl).reshape(groups, cg * kk, m)
+        g = _scratch("gy", (o, *out, n1 - n0) if bl else (o, n1 - n0, *out), x.dtype)
+        np.copyto(g, np.moveaxis(gy[n0:n1], 0, -1) if bl else gy[n0:n1].swapaxes(0, 1))
         gw += _group_matmul(g.reshape(groups, og, m), cols.swapaxes(1, 2), part)
     return gw.reshape(w_shape)
-
-
-def _grad_weight_shifted(gy, x, w_shape, pads, dilation, groups) -> np.ndarray:
-    """Stride 1, large maps: per tap one GEMM ``gy_grid (Og, R) @ x_shift^T (R, Cg)`` on the flat padded grid.
-
-    K = N * padded pixels is long, so BLAS runs near its peak with no im2col and no accumulation; gy is
-    scattered onto the grid once, with zeros in the padding columns so the dropped positions contribute nothing.
-    """
-    n, c = x.shape[:2]
-    o, cg = w_shape[:2]
-    og = o // groups
-    ksize = tuple(w_shape[2:])
-    out = gy.shape[2:]
-    xp = _pad_cn(x, pads)
-    sp = xp.shape[2:]
-    xf = xp.reshape(groups, cg, -1)
-    offs = _grid_offsets(sp, ksize, dilation)
-    rows = xf.shape[2] - offs[-1]
-    grid = np.zeros((o, n, *sp), x.dtype)
-    grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = gy.swapaxes(0, 1)
-    gf = grid.reshape(groups, og, -1)[:, :, :rows]
-    gw = np.empty((len(offs), groups, og, cg), x.dtype)
-    for t, off in enumerate(offs):
-        _group_matmul(gf, xf[:, :, off: off + rows].swapaxes(1, 2), gw[t])
-    return np.ascontiguousarray(np.moveaxis(gw.reshape(len(offs), o, cg), 0, 2)).reshape(w_shape)
 
 
 def conv_grad_weight(gy: np.ndarray, x: np.ndarray, w_shape, stride, padding, dilation,
@@ -436,8 +409,6 @@ def conv_grad_weight(gy: np.ndarray, x: np.ndarray, w_shape, stride, padding, di
         raise RuntimeError(f"conv: grad_output dtype ({gy.dtype}) and input dtype ({x.dtype}) should be the same")
     if gy.size == 0 or math.prod(w_shape) == 0:
         return np.zeros(w_shape, x.dtype)
-    if _use_shifted(stride, w_shape[2:], pads, gy.shape[2:], x.shape[2:]):
-        return _grad_weight_shifted(gy, x, w_shape, pads, dilation, groups)
     return _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups)
 
 

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from .conv import _scratch
+
 __all__ = [
     "pool_output_size",
     "max_pool_forward",
@@ -77,18 +79,26 @@ def _plane_strides(spatial) -> list[int]:
 
 
 # ----------------------------------------------------------------------------------------------- max
-def _running_max(views, offsets, base):
-    """Max over the ``views`` (N, C, *out) with PyTorch's rule (first maximum wins; a NaN wins and propagates)
-    and the flat index ``base + offsets[k]`` of the winner; ``views`` is an iterable, consumed once."""
+def _running_max(views, offsets, base, nan_aware: bool = True):
+    """Max over the ``views`` (N, C, *out) with PyTorch's rule (the first maximum wins; a NaN wins, the last one
+    in scan order) and the flat index ``base + offsets[k]`` of the winner. ``offsets`` must increase (taps in
+    scan order); ``views`` is consumed once.
+
+    Each strided view is first copied into a contiguous buffer: the comparisons then run over long contiguous
+    loops instead of one short row of the window grid at a time.
+    """
     views = iter(views)
-    y = np.array(next(views))                 # a fresh contiguous copy of the first tap
-    arg = np.zeros(y.shape, np.int16 if len(offsets) < 32768 else np.int64)
-    for k, v in enumerate(views, 1):
-        take = np.greater(v, y)
-        take |= np.isnan(v)
-        np.copyto(y, v, where=take)
-        np.copyto(arg, k, where=take)
-    idx = np.asarray(offsets, np.int64)[arg]
+    y = np.array(next(views), order="C")
+    buf, take = _scratch("pool_buf", y.shape, y.dtype), _scratch("pool_take", y.shape, bool)
+    idx, kidx = np.zeros(y.shape, np.int64), _scratch("pool_idx", y.shape, np.int64)
+    for off, v in zip(offsets[1:], views):
+        np.copyto(buf, v)
+        np.greater(buf, y, out=take)
+        if nan_aware:
+            take |= np.isnan(buf)
+        np.maximum(y, buf, out=y)                 # = the update where taken (NaN propagates)
+        np.multiply(take, off, out=kidx)          # offsets increase tap by tap: the last taken one is the max
+        np.maximum(idx, kidx, out=idx)
     idx += base
     return y, idx
 
@@ -107,7 +117,9 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
         shape = [1] * len(out)
         shape[ax] = o
         base = base + ((np.arange(o, dtype=np.int64) * s - p) * g).reshape(shape)
-    return _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), offsets, base)
+    # NaN-aware comparisons only when x holds a NaN (a NaN sum also flags inf - inf: then merely slower)
+    nan_aware = bool(np.isnan(np.sum(x)))
+    return _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), offsets, base, nan_aware)
 
 
 def max_pool_backward(gy: np.ndarray, idx: np.ndarray, x_shape, kernel=None, stride=None,
@@ -244,7 +256,10 @@ def adaptive_avg_pool_forward(x: np.ndarray, output_size) -> np.ndarray:
     out = _resolve_out(x.shape, output_size)
     spatial = x.shape[2:]
     if all(o == 1 for o in out):
-        return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
+        # global pooling: a matrix-vector product over the planes (BLAS) beats a reduction over short rows
+        plane = math.prod(spatial)
+        y = np.matmul(x.reshape(-1, plane), np.ones(plane, x.dtype)) / x.dtype.type(plane)
+        return y.reshape(x.shape[:2] + (1,) * len(spatial))
     if all(o > 0 and s % o == 0 for s, o in zip(spatial, out)):
         ks = tuple(s // o for s, o in zip(spatial, out))
         return avg_pool_forward(x, ks, ks, 0)

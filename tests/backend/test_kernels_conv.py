@@ -1,0 +1,160 @@
+"""Conv kernels vs PyTorch: forward, grad_input, grad_weight (random grad_output), transposed conv, every design."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ember.backend.kernels import conv as K
+
+TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+TORCH_CONVT = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+# (N, C_in, spatial, C_out, kernel, stride, padding, dilation, groups); padding "same" → K.same_padding
+CASES = [
+    (2, 3, (9, 9), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (2, 4, (20, 21), 6, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (2, 4, (20, 20), 6, (3, 3), (1, 1), (2, 2), (2, 2), 2),        # dilated, grouped
+    (2, 4, (11, 10), 6, (3, 2), (2, 3), (1, 0), (1, 2), 2),        # mixed strides / dilations
+    (2, 4, (12, 12), 6, (5, 5), (3, 3), (2, 2), (1, 1), 1),
+    (3, 1, (16, 16), 5, (5, 5), (1, 1), (0, 0), (1, 1), 1),        # LeNet-like first layer
+    (2, 6, (8, 8), 8, (1, 1), (1, 1), (0, 0), (1, 1), 2),          # pointwise
+    (2, 6, (10, 10), 8, (1, 1), (2, 2), (0, 0), (1, 1), 1),        # strided pointwise
+    (2, 6, (5, 5), 8, (1, 1), (1, 1), (1, 1), (1, 1), 1),          # padded 1x1 (adjoint crops)
+    (2, 8, (10, 10), 8, (3, 3), (1, 1), (1, 1), (1, 1), 8),        # depthwise
+    (2, 8, (18, 18), 16, (3, 3), (2, 2), (1, 1), (1, 1), 8),       # depthwise x2 multiplier, strided
+    (2, 8, (17, 17), 8, (3, 3), (1, 1), (1, 1), (1, 1), 8),        # depthwise on a large map
+    (2, 4, (20, 21), 6, (4, 2), (1, 1), "same", (1, 2), 2),        # 'same' with an even kernel
+    (2, 4, (7, 8), 6, (4, 3), (1, 1), "same", (2, 1), 1),
+    (2, 4, (3, 3), 5, (3, 3), (1, 1), (0, 0), (1, 1), 1),          # 1x1 output
+    (2, 3, (13,), 4, (3,), (2,), (1,), (1,), 1),                   # 1d
+    (2, 4, (30,), 6, (5,), (1,), (2,), (3,), 2),
+    (2, 4, (5, 6, 7), 4, (3, 2, 3), (1, 2, 1), (1, 0, 2), (1, 1, 2), 2),  # 3d
+    (1, 2, (8, 8, 8), 3, (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), 1),
+]
+
+# the dispatch knobs: grad_input always by col2im / by the adjoint conv where stride 1 allows it; one chunk
+# for the whole batch, or one image per chunk
+DESIGNS = {
+    "auto": {},
+    "col2im": {"_ADJOINT_MAX_WASTE": 0},
+    "adjoint": {"_ADJOINT_MAX_WASTE": math.inf},
+    "one_chunk": {"_CHUNK_COLS": 10**9, "_CHUNK_MIN_FLOPS": 10**12, "_CHUNK_BYTES": 10**12},
+    "per_image": {"_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_CHUNK_BYTES": 1},
+}
+
+
+def _tol(dtype, fan_in):
+    if dtype == np.float64:
+        return dict(rtol=1e-10, atol=1e-10 * math.sqrt(fan_in))
+    return dict(rtol=1e-4, atol=2e-5 * math.sqrt(fan_in))
+
+
+def _pads(case):
+    _, _, _, _, k, _, pad, dil, _ = case
+    return K.same_padding(k, dil) if pad == "same" else pad
+
+
+def _inputs(case, dtype, rng, noncontig=False):
+    n, c, spatial, o, k, *_, groups = case
+    if noncontig:   # a transposed view: the last two axes swapped (or a negative-stride view in 1d)
+        x = rng.standard_normal((n, c, *spatial[:-2], *spatial[::-1][:2])).astype(dtype).swapaxes(-1, -2) \
+            if len(spatial) > 1 else rng.standard_normal((n, c, *spatial)).astype(dtype)[..., ::-1]
+        assert not x.flags.c_contiguous
+    else:
+        x = rng.standard_normal((n, c, *spatial)).astype(dtype)
+    w = rng.standard_normal((o, c // groups, *k)).astype(dtype)
+    return x, w
+
+
+@pytest.mark.parametrize("design", list(DESIGNS))
+@pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_forward_and_grads(case, dtype, design, monkeypatch):
+    for name, value in DESIGNS[design].items():
+        monkeypatch.setattr(K, name, value)
+    rng = np.random.default_rng(hash((CASES.index(case), design)) % 2**32)
+    n, c, spatial, o, k, stride, pad, dil, groups = case
+    x, w = _inputs(case, dtype, rng, noncontig=design == "auto")
+    pads = _pads(case)
+
+    y = K.conv_forward(x, w, stride, pads, dil, groups)
+    tx = torch.tensor(np.ascontiguousarray(x), dtype=torch.float64, requires_grad=True)
+    tw = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    ty = TORCH_CONV[len(spatial)](tx, tw, None, stride, pad if pad == "same" else pad, dil, groups)
+    assert y.dtype == dtype and y.flags.c_contiguous and y.shape == tuple(ty.shape)
+    fan_in = (c // groups) * math.prod(k)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **_tol(dtype, fan_in))
+
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx_ref, gw_ref = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy, dtype=torch.float64))
+    gx = K.conv_grad_input(gy, w, x.shape, stride, pads, dil, groups)
+    gw = K.conv_grad_weight(gy, x, w.shape, stride, pads, dil, groups)
+    assert gx.dtype == dtype and gx.shape == x.shape and gx.flags.c_contiguous
+    assert gw.dtype == dtype and gw.shape == w.shape
+    np.testing.assert_allclose(gx, gx_ref.numpy(), **_tol(dtype, (o // groups) * math.prod(k)))
+    np.testing.assert_allclose(gw, gw_ref.numpy(), **_tol(dtype, n * y[0, 0].size))
+
+
+# (N, C_in, spatial, C_out, kernel, stride, padding, output_padding, dilation, groups)
+TRANSPOSE_CASES = [
+    (2, 4, (5, 5), 6, (3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 1),
+    (2, 4, (6, 5), 6, (4, 3), (2, 3), (1, 0), (0, 2), (1, 1), 2),
+    (2, 4, (5, 5), 4, (3, 3), (1, 1), (0, 0), (0, 0), (2, 2), 4),
+    (2, 4, (12, 12), 6, (3, 3), (1, 1), (1, 1), (0, 0), (1, 1), 1),
+    (2, 4, (7,), 6, (5,), (3,), (2,), (1,), (2,), 2),
+    (1, 2, (3, 4, 3), 4, (2, 3, 2), (2, 1, 2), (0, 1, 1), (1, 0, 0), (1, 1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=[str(i) for i in range(len(TRANSPOSE_CASES))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_transpose(case, dtype):
+    n, c, spatial, o, k, stride, pad, opad, dil, groups = case
+    rng = np.random.default_rng(TRANSPOSE_CASES.index(case))
+    x = rng.standard_normal((n, c, *spatial)).astype(dtype)
+    w = rng.standard_normal((c, o // groups, *k)).astype(dtype)
+    y = K.conv_transpose_forward(x, w, stride, pad, opad, dil, groups)
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tw = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    ty = TORCH_CONVT[len(spatial)](tx, tw, None, stride, pad, opad, groups, dil)
+    assert y.dtype == dtype and y.shape == tuple(ty.shape) and y.flags.c_contiguous
+    np.testing.assert_allclose(y, ty.detach().numpy(), **_tol(dtype, c * math.prod(k)))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx_ref, gw_ref = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy, dtype=torch.float64))
+    gx = K.conv_transpose_grad_input(gy, w, stride, pad, dil, groups)
+    gw = K.conv_transpose_grad_weight(gy, x, w.shape, stride, pad, dil, groups)
+    np.testing.assert_allclose(gx, gx_ref.numpy(), **_tol(dtype, o * math.prod(k)))
+    np.testing.assert_allclose(gw, gw_ref.numpy(), **_tol(dtype, n * math.prod(y.shape[2:])))
+
+
+def test_same_padding_puts_the_extra_element_high():
+    assert K.same_padding((4, 3, 1), (1, 2, 5)) == ((1, 2), (2, 2), (0, 0))
+
+
+def test_float32_is_not_promoted_on_the_chunked_paths(monkeypatch):
+    monkeypatch.setattr(K, "_CHUNK_BYTES", 1)
+    x = np.ones((3, 2, 6, 6), np.float32)
+    w = np.ones((4, 2, 3, 3), np.float32)
+    gy = np.ones((3, 4, 2, 2), np.float32)
+    assert K.conv_forward(x, w, (2, 2), (0, 0), (1, 1), 1).dtype == np.float32
+    assert K.conv_grad_input(gy, w, x.shape, (2, 2), (0, 0), (1, 1), 1).dtype == np.float32
+    assert K.conv_grad_weight(gy, x, w.shape, (2, 2), (0, 0), (1, 1), 1).dtype == np.float32
+
+
+def test_errors():
+    x = np.zeros((1, 3, 4, 4))
+    with pytest.raises(RuntimeError, match="expected input"):
+        K.conv_forward(x, np.zeros((2, 2, 3, 3)), (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
+        K.conv_forward(x, np.zeros((2, 3, 5, 5)), (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(RuntimeError, match="dtype"):
+        K.conv_forward(x.astype(np.float32), np.zeros((2, 3, 3, 3)), (1, 1), (0, 0), (1, 1), 1)
+
+
+def test_empty_batch():
+    y = K.conv_forward(np.zeros((0, 3, 5, 5)), np.zeros((2, 3, 3, 3)), (1, 1), (1, 1), (1, 1), 1)
+    assert y.shape == (0, 2, 5, 5)
+    gw = K.conv_grad_weight(np.zeros((0, 2, 5, 5)), np.zeros((0, 3, 5, 5)), (2, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+    assert gw.shape == (2, 3, 3, 3) and not gw.any()

@@ -1,0 +1,158 @@
+"""Pooling kernels vs PyTorch: values, indices (ties, NaN), gradients with a random grad_output, 1d/2d/3d."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ember.backend.kernels import pool as K
+
+MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+ADAPTIVE_AVG = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
+ADAPTIVE_MAX = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
+
+
+def _x(shape, dtype, rng, kind="normal", noncontig=False):
+    if noncontig and len(shape) > 3:
+        x = rng.standard_normal(shape[:-2] + shape[:-3:-1]).swapaxes(-1, -2)
+    else:
+        x = rng.standard_normal(shape)
+    if kind == "ties":      # few distinct values: windows hold several equal maxima
+        x = np.round(x)
+    elif kind == "nan":
+        x[x > 1.5] = np.nan
+    return x.astype(dtype)
+
+
+def _tol(dtype):
+    return dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+
+
+def _grad(ty, tx, gy):
+    return torch.autograd.grad(ty, tx, torch.tensor(gy, dtype=ty.dtype))[0].numpy()
+
+
+# (shape, kernel, stride, padding, dilation, ceil_mode)
+MAX_CASES = [
+    ((2, 3, 8, 8), 2, 2, 0, 1, False),
+    ((2, 3, 9, 9), 3, 2, 1, 1, True),
+    ((2, 3, 9, 9), 3, 2, 1, 2, False),
+    ((2, 3, 10, 9), (3, 2), (2, 1), (1, 0), 1, True),
+    ((2, 3, 8, 7), 3, 1, 1, 1, False),          # overlapping, stride 1
+    ((2, 3, 7, 7), 2, 3, 1, 1, True),           # gaps between windows
+    ((2, 3, 11), 3, 2, 1, 1, True),
+    ((2, 3, 12), 4, 4, 2, 1, True),
+    ((2, 3, 5, 6, 7), 2, 2, 1, 1, True),
+    ((1, 2, 6, 6, 6), 3, 2, 0, (1, 2, 1), False),
+]
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties", "nan"])
+@pytest.mark.parametrize("case", MAX_CASES, ids=[str(i) for i in range(len(MAX_CASES))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool(case, dtype, kind):
+    shape, k, s, p, d, ceil = case
+    rng = np.random.default_rng(MAX_CASES.index(case))
+    x = _x(shape, dtype, rng, kind, noncontig=True)
+    tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    ty, ti = MAX[len(shape) - 2](tx, k, s, p, d, ceil, True)
+    y, idx = K.max_pool_forward(x, k, s, p, d, ceil)
+    assert y.dtype == dtype and idx.dtype == np.int64 and y.shape == tuple(ty.shape)
+    np.testing.assert_array_equal(y, ty.detach().numpy())        # NaNs compare equal here
+    np.testing.assert_array_equal(idx, ti.numpy())
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    ref = _grad(ty, tx, gy)
+    for kw in ({}, {"kernel": k, "stride": s, "dilation": d}):     # bincount path and (if disjoint) assignment
+        gx = K.max_pool_backward(gy, idx, x.shape, **kw)
+        assert gx.dtype == dtype and gx.shape == x.shape
+        np.testing.assert_allclose(gx, ref, **_tol(dtype))
+
+
+# (shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+AVG_CASES = [
+    ((2, 3, 8, 8), 2, 2, 0, False, True, None),
+    ((2, 3, 9, 9), 3, 2, 1, True, True, None),
+    ((2, 3, 9, 9), 3, 2, 1, True, False, None),
+    ((2, 3, 10, 9), (3, 2), (2, 1), (1, 0), True, False, None),
+    ((2, 3, 10, 9), (3, 2), (2, 1), (1, 1), False, True, 3),
+    ((2, 3, 8, 7), 3, 1, 1, False, False, None),
+    ((2, 3, 7, 7), 2, 3, 1, True, True, None),
+    ((2, 3, 11), 3, 2, 1, True, False, None),
+    ((2, 3, 12), 4, 3, 2, True, True, None),
+    ((2, 3, 5, 6, 7), 2, 2, 1, True, True, None),
+    ((1, 2, 6, 7, 8), 3, 2, 1, True, False, None),
+    ((1, 2, 6, 7, 8), 3, 2, 1, False, True, 5),
+]
+
+
+@pytest.mark.parametrize("case", AVG_CASES, ids=[str(i) for i in range(len(AVG_CASES))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_avg_pool(case, dtype):
+    shape, k, s, p, ceil, cip, div = case
+    nd = len(shape) - 2
+    rng = np.random.default_rng(AVG_CASES.index(case))
+    x = _x(shape, dtype, rng, noncontig=True)
+    tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    ty = AVG[nd](tx, k, s, p, ceil, cip, *([div] if nd > 1 else []))
+    y = K.avg_pool_forward(x, k, s, p, ceil, cip, div)
+    assert y.dtype == dtype and y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **_tol(dtype))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx = K.avg_pool_backward(gy, x.shape, k, s, p, ceil, cip, div)
+    assert gx.dtype == dtype and gx.shape == x.shape and gx.flags.c_contiguous
+    np.testing.assert_allclose(gx, _grad(ty, tx, gy), **_tol(dtype))
+
+
+ADAPTIVE_CASES = [
+    ((2, 3, 8, 8), (1, 1)),          # global
+    ((2, 3, 8, 8), (4, 2)),          # divides evenly
+    ((2, 3, 9, 7), (4, 3)),          # overlapping windows
+    ((2, 3, 5, 5), (7, 8)),          # upsampling
+    ((2, 3, 7, 9), (7, None)),       # None keeps the size
+    ((2, 3, 10), 3),
+    ((2, 3, 5, 6, 7), (2, 4, 3)),
+    ((1, 2, 4, 4, 4), 1),
+]
+
+
+@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=[str(i) for i in range(len(ADAPTIVE_CASES))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adaptive_pools(case, dtype):
+    shape, out = case
+    nd = len(shape) - 2
+    rng = np.random.default_rng(ADAPTIVE_CASES.index(case))
+    x = _x(shape, dtype, rng, "ties" if dtype == np.float64 else "normal", noncontig=True)
+    xc = np.ascontiguousarray(x)
+
+    tx = torch.tensor(xc, requires_grad=True)
+    ty = ADAPTIVE_AVG[nd](tx, out)
+    y = K.adaptive_avg_pool_forward(x, out)
+    assert y.dtype == dtype and y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **_tol(dtype))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx = K.adaptive_avg_pool_backward(gy, x.shape, out)
+    assert gx.dtype == dtype and gx.shape == x.shape
+    np.testing.assert_allclose(gx, _grad(ty, tx, gy), **_tol(dtype))
+
+    tx = torch.tensor(xc, requires_grad=True)
+    ty, ti = ADAPTIVE_MAX[nd](tx, out, True)
+    y, idx = K.adaptive_max_pool_forward(x, out)
+    assert y.dtype == dtype and idx.dtype == np.int64
+    np.testing.assert_array_equal(y, ty.detach().numpy())
+    np.testing.assert_array_equal(idx, ti.numpy())
+    gx = K.adaptive_max_pool_backward(gy, idx, x.shape)
+    np.testing.assert_allclose(gx, _grad(ty, tx, gy), **_tol(dtype))
+
+
+@pytest.mark.parametrize("size,k,s,p,d,ceil", [
+    (5, 2, 2, 0, 1, True), (6, 3, 2, 1, 1, True), (7, 3, 3, 1, 1, True), (10, 4, 3, 2, 1, True),
+    (9, 3, 2, 1, 2, True), (8, 2, 2, 1, 1, False), (4, 4, 1, 0, 1, True), (13, 5, 4, 2, 1, True),
+])
+def test_pool_output_size_matches_torch(size, k, s, p, d, ceil):
+    ref = F.max_pool1d(torch.zeros(1, 1, size), k, s, p, d, ceil).shape[-1]
+    assert K.pool_output_size(size, k, s, p, d, ceil) == ref
+
+
+def test_too_small_output_raises():
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        K.max_pool_forward(np.zeros((1, 1, 2, 2)), 3, 1, 0, 2, False)
