@@ -147,6 +147,8 @@ def _worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, d
     # Ctrl-C reaches the whole process group; the main process decides what happens (ember train
     # finishes its batch and checkpoints) and shuts the workers down, so they ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started us (see _start_worker)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         random.seed(seed)
         manual_seed(seed)
@@ -234,6 +236,20 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
         return self._fetcher.fetch(index)
 
 
+def _start_worker(w):
+    # A Ctrl-C that lands between fork and the worker's SIG_IGN would kill the worker. Block SIGINT in
+    # this thread while starting it: the child inherits the mask (across exec too), installs SIG_IGN and
+    # unblocks; here a pending Ctrl-C is delivered as soon as the mask is restored, not lost.
+    if not hasattr(signal, "pthread_sigmask"):
+        w.start()
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        w.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
@@ -253,7 +269,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                             args=(self._dataset, index_queue, self._worker_result_queue, self._auto_collation,
                                   self._collate_fn, self._drop_last, self._base_seed + i, loader.worker_init_fn,
                                   i, self._num_workers))
-            w.start()
+            _start_worker(w)
             self._index_queues.append(index_queue)
             self._workers.append(w)
         self._shutdown = False
