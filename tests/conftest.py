@@ -49,5 +49,16 @@ def _seed():
 
 
 def pytest_sessionfinish(session, exitstatus):
+    # CI sets these: a run without the oracle (or without MPI) would pass by skipping, so it fails instead.
     if os.environ.get("EMBER_REQUIRE_ORACLE") and torch is None:
+        print("\nEMBER_REQUIRE_ORACLE is set but PyTorch is not installed: the oracle tests were skipped")
         session.exitstatus = 3
+    if os.environ.get("EMBER_REQUIRE_MPI"):
+        from ember.distributed.launch import find_mpiexec
+        try:
+            import mpi4py  # noqa: F401
+        except ImportError:
+            mpi4py = None
+        if mpi4py is None or not find_mpiexec():
+            print("\nEMBER_REQUIRE_MPI is set but mpi4py/mpiexec are missing: the distributed tests were skipped")
+            session.exitstatus = 3

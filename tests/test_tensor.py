@@ -79,8 +79,6 @@ def test_promotion_grid(op, kinds):
 def test_promotion_with_python_scalars(op, scalar):
     fns = {"rsub": lambda m, x, s: s - x, "pow": lambda m, x, s: x ** s}
     fn = fns.get(op, lambda m, x, s: getattr(m, op)(x, s))
-    if op == "pow" and abs(scalar) > 1e4:
-        pytest.skip("PyTorch refuses exponents that overflow float16; ember computes inf")
     for dt in DTYPES:
         for shape in [(2,), ()]:
             def run(m, shape=shape, dt=dt):

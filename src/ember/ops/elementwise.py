@@ -6,6 +6,7 @@ broadcasting follows NumPy's (= PyTorch's); the engine un-broadcasts gradients.
 from __future__ import annotations
 
 import builtins
+import math
 
 from .. import _dtypes
 from .._tensor import Tensor, tensor_method
@@ -446,6 +447,9 @@ def pow(input, exponent, *, out=None):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if input._data.dtype.kind != "b" and fit_int(exponent, input._data.dtype) != exponent:
             raise RuntimeError(f"value cannot be converted to type {input._data.dtype.name}_t without overflow")
+    if (type(exponent) in (int, float) and input._data.dtype == xp.float16
+            and math.isfinite(exponent) and abs(exponent) > 65504):
+        raise RuntimeError("value cannot be converted to type c10::Half without overflow")
     a, b, dt = promote(input, exponent)
     if isinstance(b, Tensor):
         if dt.category == 0:
