@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from ember.distributed.launch import find_mpiexec
+from ember.distributed.launch import _shm_segments, find_mpiexec, remove_orphaned_shm
 
 MPIEXEC = find_mpiexec()
 try:
@@ -41,7 +41,10 @@ def run_ranks(n: int, path: str, *args, timeout: float = 180, launcher: bool = F
         cmd = [sys.executable, "-m", "ember", "run", "--nproc-per-node", str(n), path, *map(str, args)]
     else:
         cmd = [MPIEXEC, "-n", str(n), sys.executable, path, *map(str, args)]
+    before = _shm_segments()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env())
+    if p.returncode != 0 and not launcher:
+        remove_orphaned_shm(before)  # an aborted MPICH job leaves its /dev/shm segments (the launcher cleans up)
     if check:
         assert p.returncode == 0, f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
     return p

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mpi_helpers import _env, requires_mpi, run_ranks, write
+from mpi_helpers import _env, _shm_segments, requires_mpi, run_ranks, write
 
 ENV = r'''
 import os, json
@@ -138,8 +138,10 @@ print("finished", dist.get_rank())
 @pytest.mark.parametrize("mode", ["raise", "kill", "exit", "hang"])
 def test_a_failing_rank_ends_the_job(tmp_path, mode):
     start = time.perf_counter()
+    before = _shm_segments()
     p = run_ranks(3, write(tmp_path, FAULT), mode, launcher=True, check=False, timeout=90)
     assert p.returncode != 0
+    assert _shm_segments() <= before  # the aborted job's MPICH segments were removed from /dev/shm
     assert time.perf_counter() - start < 60  # (a loaded machine starts ranks slowly)
     assert "finished 1" not in p.stdout
     if mode == "raise":

@@ -159,12 +159,61 @@ def launch(argv: list[str], ember_command: list[str] | None = None) -> int:
 
     def forward(signum, frame):
         proc.send_signal(signum)
+    before = _shm_segments()
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        return proc.wait()
+        code = proc.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if code != 0:
+        remove_orphaned_shm(before)
+    return code
+
+
+_SHM = "/dev/shm"
+
+
+def _shm_segments() -> set[str]:
+    """MPICH's shared-memory segments now present (Linux; empty elsewhere)."""
+    try:
+        return {f for f in os.listdir(_SHM) if f.startswith("mpich_shm_")}
+    except OSError:
+        return set()
+
+
+def remove_orphaned_shm(before: set[str]) -> None:
+    """After an aborted job: unlink the MPICH segments it created that no live process maps.
+
+    MPI_Abort and killed ranks skip MPICH's cleanup, leaving a few MB in /dev/shm per failed job. A
+    segment that appeared during the job and that no process still maps is that job's leftover (another
+    job running concurrently keeps its own segments mapped)."""
+    import time
+    new = _shm_segments() - before
+    for _ in range(20):  # ranks may still be exiting for a moment after mpiexec returned
+        if not new:
+            return
+        mapped = _mapped(new)
+        for name in new - mapped:
+            try:
+                os.unlink(os.path.join(_SHM, name))
+            except OSError:
+                pass
+        new = mapped
+        time.sleep(0.1)
+
+
+def _mapped(names: set[str]) -> set[str]:
+    mapped = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/maps") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            mapped.update(name for name in names if name in text)
+    return mapped
 
 
 def _die_with_parent() -> None:
