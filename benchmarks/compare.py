@@ -170,22 +170,30 @@ WORKLOADS = {
 }
 
 
-def time_pair(fa, fb, reps, inner, warmup=2):
-    """Median seconds per call of fa and fb, alternating A/B after warm-up."""
+def time_pair(fa, fb, reps, inner=None, warmup=2, block=0.3):
+    """Median seconds per call of fa and fb, alternating A/B blocks after warm-up.
+
+    Each block repeats the call ``inner`` times (default: enough for about ``block`` seconds). Before
+    each block the process idles briefly: both frameworks keep BLAS/OpenMP thread pools that spin for a
+    while after work, and on 2 cores one framework's spinning threads would steal the other's time
+    (measured: torch's MLP step 30x slower right after an ember block without the pause)."""
     for _ in range(warmup):
         fa()
         fb()
+    if inner is None:
+        t0 = time.perf_counter()
+        fa()
+        fb()
+        inner = max(1, round(2 * block / (time.perf_counter() - t0)))
     ta, tb = [], []
     for _ in range(reps):
-        wait_quiet()
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fa()
-        ta.append((time.perf_counter() - t0) / inner)
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fb()
-        tb.append((time.perf_counter() - t0) / inner)
+        for f, out in ((fa, ta), (fb, tb)):
+            time.sleep(0.3)
+            wait_quiet()
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                f()
+            out.append((time.perf_counter() - t0) / inner)
     return statistics.median(ta), statistics.median(tb)
 
 
@@ -219,27 +227,37 @@ def conv_layers(reps):
         tx, tw = torch.from_numpy(xa).requires_grad_(), torch.from_numpy(wa).requires_grad_()
         with ember.no_grad(), torch.no_grad():
             fe, ft = time_pair(lambda ex=ex, ew=ew: ember.nn.functional.conv2d(ex, ew, padding=1),
-                               lambda tx=tx, tw=tw: torch.nn.functional.conv2d(tx, tw, padding=1), reps, 3)
+                               lambda tx=tx, tw=tw: torch.nn.functional.conv2d(tx, tw, padding=1), reps)
 
         def eb(ex=ex, ew=ew):
             ember.nn.functional.conv2d(ex, ew, padding=1).sum().backward()
 
         def tb(tx=tx, tw=tw):
             torch.nn.functional.conv2d(tx, tw, padding=1).sum().backward()
-        be, bt = time_pair(eb, tb, reps, 2)
+        be, bt = time_pair(eb, tb, reps)
         print(f"   {f'{c}ch {hw}x{hw}':<16}{flops / fe / 1e9:>15.0f}{flops / ft / 1e9:>15.0f}"
               f"{100 * flops / fe / 1e9 / ceiling:>10.0f}%{be * 1e3:>13.1f}{bt * 1e3:>13.1f}{be / bt:>7.2f}")
         rows.append(be / bt)
     return rows
 
 
+def vm_hwm_mib() -> float:
+    """This process's peak resident set (VmHWM, MiB). Not ru_maxrss: Linux carries that across exec, so a
+    child started from this (large) process would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def peak_memory(key: str, framework: str) -> float:
     """Peak RSS (MiB) of a fresh process running a few steps of workload ``key`` in ``framework``."""
-    code = (f"import sys; sys.path.insert(0, {HERE!r}); import compare, resource\n"
+    code = (f"import sys; sys.path.insert(0, {HERE!r}); import compare\n"
             f"import {framework} as fw\n"
             f"step = compare.WORKLOADS[{key!r}][2](fw)\n"
             f"for _ in range(3): step()\n"
-            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+            f"print(compare.vm_hwm_mib())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -264,8 +282,7 @@ def main(argv=None) -> int:
             continue
         name, batch, make = WORKLOADS[key]
         fe, ft = make(ember), make(torch)
-        inner = 1 if key in "cd" else 3
-        te, tt = time_pair(fe, ft, args.reps, inner)
+        te, tt = time_pair(fe, ft, args.reps)
         mem = ""
         if args.memory:
             mem = f"{peak_memory(key, 'ember'):>11.0f}{peak_memory(key, 'torch'):>11.0f}"

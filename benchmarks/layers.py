@@ -73,10 +73,9 @@ def main(argv=None) -> int:
     for name, kind, shape, p in LAYERS:
         fe = make(ember, kind, shape, p, np.random.default_rng(0))
         ft = make(torch, kind, shape, p, np.random.default_rng(0))
-        inner = 20 if kind != "conv" else 3
         with ember.no_grad(), torch.no_grad():
-            te, tt = time_pair(fe, ft, args.reps, inner)
-        be, bt = time_pair(lambda fe=fe: fe().sum().backward(), lambda ft=ft: ft().sum().backward(), args.reps, inner)
+            te, tt = time_pair(fe, ft, args.reps)
+        be, bt = time_pair(lambda fe=fe: fe().sum().backward(), lambda ft=ft: ft().sum().backward(), args.reps)
         fl = flops(kind, shape, p)
         gf = f"{fl / te / 1e9:>11.1f}{100 * fl / te / 1e9 / ceiling:>6.0f}%" if fl else f"{'':>11}{'':>7}"
         print(f"{name:<24}{te * 1e3:>13.3f}{tt * 1e3:>13.3f}{te / tt:>7.2f}{gf}"

