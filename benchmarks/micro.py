@@ -73,7 +73,11 @@ def bench(name, fe, ft, reps, max_wait=0.0):
     for _ in range(reps):
         if max_wait and not _wait_quiet(max_wait):
             busy += 1
+        # pause before each batch: a framework's BLAS/OpenMP threads spin for a while after work and, on
+        # 2 cores, would slow the other framework's batch (torch's matmul measured 3x slower without it)
+        time.sleep(0.15)
         te.append(_timeit(fe, n))
+        time.sleep(0.15)
         tt.append(_timeit(ft, n))
     me, mt = statistics.median(te), statistics.median(tt)
     note = f"  ({busy}/{reps} reps on a busy machine)" if busy else ""

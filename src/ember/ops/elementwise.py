@@ -12,7 +12,7 @@ from .. import _dtypes
 from .._tensor import Tensor, tensor_method
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import xp
+from ..backend import xp, zeros_like_contiguous
 from ._util import as_tensor_arg, fit_int, promote
 
 __all__ = [
@@ -751,7 +751,7 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        out = xp.maximum(a, 0)
+        out = xp.maximum(a, zeros_like_contiguous(a))
         ctx.save_for_backward(out)
         return out
 
