@@ -120,6 +120,20 @@ def test_relu_keeps_dtype_and_rejects_bad_args():
         F.hardtanh(ember.zeros(2), 1.0, -1.0)
 
 
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_special_values_bit_for_bit(dtype):
+    # relu compares against a cached zero array for contiguous input and the scalar 0 otherwise; both keep
+    # NaN and the sign of -0.0 as PyTorch does, in place or not
+    v = np.array([[-1.0, 0.0, np.nan, 2.0, -0.0, np.inf, -np.inf, 1e-30]] * 3, dtype)
+    want = torch.relu(torch.from_numpy(v.copy())).numpy()
+    got = [F.relu(ember.from_numpy(v.copy())), F.relu(ember.from_numpy(v.copy()).t()).t(),
+           F.relu(ember.from_numpy(v.copy()), inplace=True), ember.relu_(ember.from_numpy(v.copy()).t()).t()]
+    for g in got:
+        g = g.numpy()
+        assert np.array_equal(g, want, equal_nan=True) and np.array_equal(np.signbit(g), np.signbit(want))
+
+
 # ---- normalization ------------------------------------------------------------------------------
 NORMS = {
     "layer_norm": (lambda f, x, w, b: f.layer_norm(x, (5,), w, b, 1e-5), (3, 4, 5), (5,)),

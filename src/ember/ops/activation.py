@@ -58,7 +58,7 @@ def relu_(input: Tensor) -> Tensor:
     if not STATE.enabled or not input._requires_grad:
         if input._data.dtype == xp.bool_:
             raise RuntimeError('"clamp_min_cpu" not implemented for \'Bool\'')
-        xp.maximum(input._data, zeros_like_contiguous(input._data), out=input._data)
+        xp.maximum(zeros_like_contiguous(input._data), input._data, out=input._data)
         input._vc[0] += 1
         return input
     return _apply(input, E.relu)

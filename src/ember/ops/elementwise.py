@@ -751,7 +751,7 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        out = xp.maximum(a, zeros_like_contiguous(a))
+        out = xp.maximum(zeros_like_contiguous(a), a)  # this order keeps -0.0 as PyTorch does
         ctx.save_for_backward(out)
         return out
 
