@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mpi_helpers import _env, _shm_segments, requires_mpi, run_ranks, write
+from mpi_helpers import _env, _shm_segments, remove_orphaned_shm, requires_mpi, run_ranks, write
 
 ENV = r'''
 import os, json
@@ -246,6 +246,7 @@ def _alive(pattern: str) -> int:
 def test_killing_the_launcher_ends_the_ranks(tmp_path, sig):
     import signal
     script = write(tmp_path, SLEEPY, f"sleepy_{sig}_{os.getpid()}.py")
+    before = _shm_segments()
     p = subprocess.Popen([sys.executable, "-m", "ember", "run", "--nproc-per-node", "2", script],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(),
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -262,9 +263,12 @@ def test_killing_the_launcher_ends_the_ranks(tmp_path, sig):
             time.sleep(0.2)
         assert _alive(os.path.basename(script)) == 0
         assert p.returncode != 0
+        if sig != "SIGKILL":  # a killed launcher cannot clean up; otherwise it removed the job's segments
+            assert _shm_segments() <= before
     finally:
         if p.poll() is None:
             p.kill()
+        remove_orphaned_shm(before)
 
 
 GRACEFUL = r'''
