@@ -190,7 +190,7 @@ def remove_orphaned_shm(before: set[str]) -> None:
     job running concurrently keeps its own segments mapped)."""
     import time
     new = _shm_segments() - before
-    for _ in range(20):  # ranks may still be exiting for a moment after mpiexec returned
+    for _ in range(50):  # ranks may still be exiting for a moment after mpiexec returned (up to 5 s)
         if not new:
             return
         mapped = _mapped(new)
