@@ -2,10 +2,11 @@
 ``compile`` (returns the model, with a one-time warning), version info, and clear refusals."""
 from __future__ import annotations
 
-import os
 import types
 import typing
 import warnings
+
+from .backend import parallel
 
 __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads", "compile",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_float32_matmul_precision",
@@ -15,29 +16,19 @@ __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads", "get
            "quantize_per_channel", "memory_format", "contiguous_format", "channels_last", "channels_last_3d",
            "preserve_format", "set_default_tensor_type", "random", "cpu", "mps", "xpu"]
 
-_threads = [int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1]
 _deterministic = [False]
 _matmul_precision = ["highest"]
 
 
-def _blas_limit(n: int) -> None:
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(n)
-    except ImportError:  # without threadpoolctl the BLAS keeps its start-up thread count
-        pass
-
-
 def set_num_threads(n: int) -> None:
-    """Threads used by the BLAS (through threadpoolctl when installed)."""
+    """Threads ember's kernels use (its own pool, ``backend/parallel.py``; the BLAS itself runs one thread)."""
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
-    _threads[0] = int(n)
-    _blas_limit(int(n))
+    parallel.set_num_threads(int(n))
 
 
 def get_num_threads() -> int:
-    return _threads[0]
+    return parallel.num_threads()
 
 
 def set_num_interop_threads(n: int) -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ember.backend import parallel
 from ember.backend.kernels import conv as K
 
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -42,6 +43,12 @@ DESIGNS = {
     "adjoint": {"_ADJOINT_MAX_WASTE": math.inf},
     "one_chunk": {"_CHUNK_COLS": 10**9, "_CHUNK_MIN_FLOPS": 10**12, "_CHUNK_BYTES": 10**12},
     "per_image": {"_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_CHUNK_BYTES": 1},
+    # im2col layouts: one GEMM per image for every map size, or never
+    "image_major": {"_IMAGE_MAJOR_MIN_P": 1, "_IMAGE_MAJOR_BYTES": 1},
+    "channels_major": {"_IMAGE_MAJOR_MIN_P": 10**9},
+    # chunks shared out over 3 threads, even for tiny work (each thread sums its own grad_weight partial)
+    "threads": {"_THREAD_MIN_FLOPS": 0, "_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_IMAGE_MAJOR_BYTES": 1,
+                "threads": 3},
 }
 
 
@@ -73,7 +80,10 @@ def _inputs(case, dtype, rng, noncontig=False):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_conv_forward_and_grads(case, dtype, design, monkeypatch):
     for name, value in DESIGNS[design].items():
-        monkeypatch.setattr(K, name, value)
+        if name == "threads":
+            monkeypatch.setitem(parallel._state, "n", value)
+        else:
+            monkeypatch.setattr(K, name, value)
     rng = np.random.default_rng(hash((CASES.index(case), design)) % 2**32)
     n, c, spatial, o, k, stride, pad, dil, groups = case
     x, w = _inputs(case, dtype, rng, noncontig=design == "auto")

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ember.backend import parallel
 from ember.backend.kernels import pool as K
 
 MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -66,6 +67,26 @@ def test_max_pool(case, dtype, kind):
         gx = K.max_pool_backward(gy, idx, x.shape, **kw)
         assert gx.dtype == dtype and gx.shape == x.shape
         np.testing.assert_allclose(gx, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("case", [((7, 5, 24, 24), 3, 3, 0, 1, False), ((5, 4, 17, 17), (16, 16), 1, 0, 1, False),
+                                  ((6, 8, 16, 17), 3, 2, 1, 1, True)], ids=["course", "256taps", "overlap"])
+def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
+    """Batch slices on several threads (the inputs are large enough to be split), tap codes wider than a
+    byte (256 taps), ties everywhere; ``indices=False`` gives the same maxima."""
+    monkeypatch.setitem(parallel._state, "n", threads)
+    monkeypatch.setattr(K, "_POOL_PARALLEL_MIN", 1)
+    shape, k, s, p, d, ceil = case
+    x = np.round(np.random.default_rng(threads).standard_normal(shape)).astype(np.float32)
+    x[0, 0, :3, :3] = np.nan
+    ty, ti = F.max_pool2d(torch.tensor(x), k, s, p, d, ceil, True)
+    y, idx = K.max_pool_forward(x, k, s, p, d, ceil)
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(idx, ti.numpy())
+    y2, none = K.max_pool_forward(x, k, s, p, d, ceil, indices=False)
+    assert none is None
+    np.testing.assert_array_equal(y2, ty.numpy())
 
 
 # (shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)

@@ -6,9 +6,12 @@ import threading
 
 import numpy as xp
 
-from . import kernels
+from . import kernels, parallel
 
-__all__ = ["xp", "kernels", "zeros_like_contiguous"]
+# ember parallelises whole kernels itself (see parallel.py): the BLAS runs one thread
+parallel.limit_blas_threads(1)
+
+__all__ = ["xp", "kernels", "parallel", "zeros_like_contiguous"]
 
 _tls = threading.local()
 _ZEROS_MAX = 64 << 20

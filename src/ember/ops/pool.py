@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..backend.kernels import pool as K
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
@@ -174,6 +175,11 @@ def _max_pool(nd, fn_name, input, kernel_size, stride, padding, dilation, ceil_m
     padding = _tup(padding, nd, "padding")
     dilation = _tup(dilation, nd, "dilation")
     _check_pool(fn_name, x, kernel, stride, padding, dilation, ceil_mode)
+    if not return_indices and not (STATE.enabled and x._requires_grad):
+        # inference: the maxima alone (no argmax bookkeeping: 1.5x faster)
+        y = K.max_pool_forward(x._data, kernel, stride, padding, dilation, bool(ceil_mode), indices=False)[0]
+        y = Tensor._make(y, False, None, 0)
+        return y.squeeze(0) if unb else y
     y, idx = MaxPool.apply(x, kernel, stride, padding, dilation, bool(ceil_mode))
     if unb:
         y, idx = y.squeeze(0), idx.squeeze(0)

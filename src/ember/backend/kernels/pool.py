@@ -9,11 +9,13 @@ plane (``h * W + w`` in 2d).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
 import numpy as np
 
+from .. import parallel
 from .conv import _scratch
 
 __all__ = [
@@ -79,47 +81,87 @@ def _plane_strides(spatial) -> list[int]:
 
 
 # ----------------------------------------------------------------------------------------------- max
-def _running_max(views, offsets, base, nan_aware: bool = True):
-    """Max over the ``views`` (N, C, *out) with PyTorch's rule (the first maximum wins; a NaN wins, the last one
-    in scan order) and the flat index ``base + offsets[k]`` of the winner. ``offsets`` must increase (taps in
-    scan order); ``views`` is consumed once.
+def _code_dtype(taps: int):
+    return np.uint8 if taps <= 255 else np.int32
 
-    Each strided view is first copied into a contiguous buffer: the comparisons then run over long contiguous
-    loops instead of one short row of the window grid at a time.
+
+def _running_max(views, taps: int, nan_aware: bool = True, with_codes: bool = True, out=None):
+    """Max over the ``views`` (N, C, *out), ``taps`` of them in scan order, with PyTorch's rule (the first maximum
+    wins; a NaN wins, the last one in scan order) → ``(y, code)``: code is the winning view's position (uint8 for
+    up to 255 taps). ``views`` is consumed once; ``out`` receives y when given.
+
+    Each strided view is first copied into a contiguous buffer, so the comparisons run over long contiguous loops
+    instead of one short row of the window grid at a time (measured on the course net's 3x3/3 pool of
+    (100, 32, 24, 24): 1.6 ms vs 2.5 ms). Winners are tracked as a one-byte tap code, max(code, take * t): taps
+    come in increasing order, so the last strictly greater one is the maximum.
     """
     views = iter(views)
-    y = np.array(next(views), order="C")
-    buf, take = _scratch("pool_buf", y.shape, y.dtype), _scratch("pool_take", y.shape, bool)
-    idx, kidx = np.zeros(y.shape, np.int64), _scratch("pool_idx", y.shape, np.int64)
-    for off, v in zip(offsets[1:], views):
+    first = next(views)
+    if out is None:
+        y = np.array(first, order="C")
+    else:
+        y = out
+        np.copyto(y, first)
+    if taps == 1:
+        return y, (np.zeros(y.shape, _code_dtype(taps)) if with_codes else None)
+    buf = _scratch("pool_buf", y.shape, y.dtype)
+    if not with_codes:
+        for v in views:
+            np.copyto(buf, v)
+            np.maximum(y, buf, out=y)            # NaN propagates, as in PyTorch
+        return y, None
+    cd = _code_dtype(taps)
+    take, tk = _scratch("pool_take", y.shape, bool), _scratch("pool_tk", y.shape, cd)
+    code = np.zeros(y.shape, cd)
+    for t, v in enumerate(views, 1):
         np.copyto(buf, v)
         np.greater(buf, y, out=take)
         if nan_aware:
             take |= np.isnan(buf)
         np.maximum(y, buf, out=y)                 # = the update where taken (NaN propagates)
-        np.multiply(take, off, out=kidx)          # offsets increase tap by tap: the last taken one is the max
-        np.maximum(idx, kidx, out=idx)
-    idx += base
-    return y, idx
+        np.multiply(take, cd(t), out=tk)
+        np.maximum(code, tk, out=code)
+    return y, code
 
 
-def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode: bool = False):
+_POOL_PARALLEL_MIN = 1 << 16   # inputs smaller than this (elements) pool in one thread
+
+
+def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode: bool = False,
+                     indices: bool = True):
     """``max_pool{1,2,3}d(..., return_indices=True)``. x: (N, C, *S) → (y, idx), both (N, C, *out); idx int64
-    flat into each un-padded (prod S) plane. Padding counts as -inf (it never wins)."""
+    flat into each un-padded (prod S) plane. Padding counts as -inf (it never wins). With ``indices=False``
+    (inference) only the maxima are computed and idx is None. Batch slices run on ember's threads.
+    """
     kernel, stride, padding, dilation, out, hi = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
-    xp = _padded(x, padding, hi, -np.inf)
     pl = _plane_strides(x.shape[2:])
     taps = list(itertools.product(*(range(k) for k in kernel)))
-    offsets = [sum(t * d * g for t, d, g in zip(tap, dilation, pl)) for tap in taps]
-    # flat index of each window's first element (un-padded coordinates; broadcast over the out grid)
-    base = np.zeros((1,) * len(out), np.int64)
-    for ax, (o, s, p, g) in enumerate(zip(out, stride, padding, pl)):
-        shape = [1] * len(out)
-        shape[ax] = o
-        base = base + ((np.arange(o, dtype=np.int64) * s - p) * g).reshape(shape)
-    # NaN-aware comparisons only when x holds a NaN (a NaN sum also flags inf - inf: then merely slower)
-    nan_aware = bool(np.isnan(np.sum(x)))
-    return _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), offsets, base, nan_aware)
+    n, c = x.shape[:2]
+    y = np.empty((n, c, *out), x.dtype)
+    idx = np.empty((n, c, *out), np.int64) if indices else None
+    if indices:
+        offsets = np.array([sum(t * d * g for t, d, g in zip(tap, dilation, pl)) for tap in taps], np.int64)
+        # flat index of each window's first element (un-padded coordinates; broadcast over the out grid)
+        base = np.zeros((1,) * len(out), np.int64)
+        for ax, (o, s, p, g) in enumerate(zip(out, stride, padding, pl)):
+            shape = [1] * len(out)
+            shape[ax] = o
+            base = base + ((np.arange(o, dtype=np.int64) * s - p) * g).reshape(shape)
+
+    def work(n0, n1):
+        xs = x[n0:n1]
+        xp = _padded(xs, padding, hi, -np.inf)
+        # NaN-aware comparisons only when the slice holds a NaN (a NaN sum also flags inf - inf: merely slower)
+        nan_aware = indices and bool(np.isnan(np.sum(xs)))
+        _, code = _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), len(taps), nan_aware,
+                               indices, out=y[n0:n1])
+        if indices:
+            np.take(offsets, code, out=idx[n0:n1])
+            idx[n0:n1] += base
+
+    parts = parallel.split(n) if x.size >= _POOL_PARALLEL_MIN else [(0, n)]
+    parallel.run(functools.partial(work, a, b) for a, b in parts)
+    return y, idx
 
 
 def max_pool_backward(gy: np.ndarray, idx: np.ndarray, x_shape, kernel=None, stride=None,
@@ -293,7 +335,6 @@ def adaptive_max_pool_forward(x: np.ndarray, output_size):
     the window's last element (a repeat never beats the first maximum, so ties resolve as in PyTorch).
     """
     out = _resolve_out(x.shape, output_size)
-    nd = len(out)
     pl = _plane_strides(x.shape[2:])
     per_dim = []
     for s, o in zip(x.shape[2:], out):
@@ -310,7 +351,7 @@ def adaptive_max_pool_forward(x: np.ndarray, output_size):
     pairs = list(views_and_offsets())
     # each tap's flat index varies with the output position, so the winner's index comes from a (T, *out) table
     table = np.stack([np.broadcast_to(off, out) for _, off in pairs]).astype(np.int64)
-    y, k = _running_max((v for v, _ in pairs), list(range(len(pairs))), np.zeros((1,) * nd, np.int64))
+    y, k = _running_max((v for v, _ in pairs), len(pairs), bool(np.isnan(np.sum(x))))
     return y, _select(table, k)
 
 

@@ -1,0 +1,115 @@
+"""ember's intra-op thread pool: the big kernels split their work over ``torch.get_num_threads()`` threads.
+
+Why ember runs its own threads instead of a multithreaded BLAS: OpenBLAS parallelises each GEMM alone and its
+idle workers spin for a while after every call, so on a 2-core machine the single-threaded NumPy code between
+two GEMMs (im2col copies, pooling, elementwise ops) ran next to a spinning thread. The course network's
+training step took 32-45 ms with 2 OpenBLAS threads and 27-29 ms with one (benchmarks/compare.py workload a,
+2026-11-24). So ember sets the BLAS to one thread when it is imported and splits whole kernels instead —
+batch chunks of a convolution (copy + GEMM + epilogue together), rows of a large matmul, planes of a pooling —
+over its own threads, which block (not spin) while idle. NumPy releases the GIL inside copies, ufunc loops and
+BLAS calls, so the threads run truly in parallel; the Python between those calls is short.
+
+``run(parts)`` runs callables concurrently (the caller takes the first) and returns their results. It is
+re-entrant in the only safe way: a call made while the pool is busy (a nested kernel, or a second user thread)
+runs its parts one after another in the calling thread. After ``fork`` the child starts with no pool.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+__all__ = ["run", "num_threads", "set_num_threads", "split", "limit_blas_threads"]
+
+# like PyTorch: OMP_NUM_THREADS if set, else one thread per core
+_state = {"n": max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)}
+_workers: list[queue.SimpleQueue] = []
+_done: queue.SimpleQueue = queue.SimpleQueue()
+_busy = threading.Lock()
+
+
+def num_threads() -> int:
+    return _state["n"]
+
+
+def set_num_threads(n: int) -> None:
+    """Threads ember's kernels use (the caller's thread included)."""
+    _state["n"] = max(1, int(n))
+
+
+def _worker(inbox: queue.SimpleQueue) -> None:
+    while True:
+        i, fn, done = inbox.get()
+        try:
+            done.put((i, True, fn()))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller, which re-raises it
+            done.put((i, False, e))
+
+
+def _ensure(n: int) -> None:
+    while len(_workers) < n:
+        inbox = queue.SimpleQueue()
+        threading.Thread(target=_worker, args=(inbox,), name=f"ember-worker-{len(_workers)}", daemon=True).start()
+        _workers.append(inbox)
+
+
+def run(parts):
+    """Run the callables ``parts`` concurrently and return their results in order (an exception is re-raised
+    after every part has finished, so no worker still writes into the caller's arrays)."""
+    parts = list(parts)
+    if len(parts) <= 1 or not _busy.acquire(blocking=False):
+        return [p() for p in parts]
+    try:
+        _ensure(len(parts) - 1)
+        for i, (inbox, p) in enumerate(zip(_workers, parts[1:]), 1):
+            inbox.put((i, p, _done))
+        results, error = [None] * len(parts), None
+        try:
+            results[0] = parts[0]()
+        except BaseException as e:  # noqa: BLE001 - wait for the workers before raising
+            error = e
+        for _ in range(len(parts) - 1):
+            i, ok, value = _done.get()
+            if ok:
+                results[i] = value
+            elif error is None:
+                error = value
+        if error is not None:
+            raise error
+        return results
+    finally:
+        _busy.release()
+
+
+def split(n: int, parts: int | None = None) -> list[tuple[int, int]]:
+    """``range(n)`` cut into at most ``parts`` (default: the thread count) contiguous, near-equal pieces."""
+    parts = min(n, parts or _state["n"])
+    if parts <= 1:
+        return [(0, n)]
+    q, r = divmod(n, parts)
+    bounds, start = [], 0
+    for i in range(parts):
+        end = start + q + (i < r)
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+def limit_blas_threads(n: int = 1) -> bool:
+    """Set the BLAS libraries NumPy loaded to ``n`` threads (threadpoolctl); False if that is not possible."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return False
+    threadpool_limits(n, user_api="blas")
+    return True
+
+
+def _after_fork_in_child() -> None:
+    global _done, _busy
+    _workers.clear()
+    _done = queue.SimpleQueue()
+    _busy = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,89 @@
+"""ember's thread pool: results in order, exceptions after every part finished, nested calls run serially,
+thread count from torch.set_num_threads, a fresh pool after fork, BLAS limited to one thread."""
+import os
+import threading
+import time
+
+import pytest
+
+import ember
+from ember.backend import parallel
+
+
+def test_results_in_order_and_on_several_threads(monkeypatch):
+    monkeypatch.setitem(parallel._state, "n", 3)
+    names = []
+
+    def part(i):
+        def f():
+            time.sleep(0.01 * (3 - i))          # finish in reverse order
+            names.append(threading.current_thread().name)
+            return i * i
+        return f
+
+    assert parallel.run([part(i) for i in range(3)]) == [0, 1, 4]
+    assert len(set(names)) == 3 and threading.current_thread().name in names
+
+
+def test_an_exception_is_raised_after_all_parts_finished():
+    done = []
+
+    def slow():
+        time.sleep(0.05)
+        done.append(True)
+
+    def bad():
+        raise ValueError("part failed")
+
+    with pytest.raises(ValueError, match="part failed"):
+        parallel.run([bad, slow])
+    assert done == [True]
+    assert parallel.run([lambda: 1, lambda: 2]) == [1, 2]       # the pool still works
+
+
+def test_nested_calls_run_serially_in_the_calling_thread():
+    def outer():
+        me = threading.current_thread()
+        inner = parallel.run([lambda: threading.current_thread(), lambda: threading.current_thread()])
+        return all(t is me for t in inner)
+
+    assert parallel.run([outer, outer]) == [True, True]
+
+
+def test_split():
+    assert parallel.split(10, 3) == [(0, 4), (4, 7), (7, 10)]
+    assert parallel.split(2, 5) == [(0, 1), (1, 2)]
+    assert parallel.split(0, 2) == [(0, 0)]
+
+
+def test_set_num_threads_sets_the_pool_size():
+    old = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        assert parallel.num_threads() == 1 and parallel.split(10) == [(0, 10)]
+        ember.set_num_threads(3)
+        assert ember.get_num_threads() == 3 and len(parallel.split(10)) == 3
+    finally:
+        ember.set_num_threads(old)
+    with pytest.raises(RuntimeError):
+        ember.set_num_threads(0)
+
+
+def test_the_pool_works_in_a_forked_child(monkeypatch):
+    monkeypatch.setitem(parallel._state, "n", 2)
+    parallel.run([lambda: 1, lambda: 2])          # the parent's worker exists
+    pid = os.fork()
+    if pid == 0:                                  # child: the parent's workers did not survive the fork
+        try:
+            ok = parallel.run([lambda: 1, lambda: 2]) == [1, 2]
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_blas_runs_one_thread():
+    import threadpoolctl
+    blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas" and "openblas" in i["filepath"]
+            and "numpy" in i["filepath"]]
+    assert blas and all(i["num_threads"] == 1 for i in blas)
