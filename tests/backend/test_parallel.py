@@ -4,6 +4,7 @@ import os
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import ember
@@ -87,3 +88,19 @@ def test_the_blas_runs_one_thread():
     blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas" and "openblas" in i["filepath"]
             and "numpy" in i["filepath"]]
     assert blas and all(i["num_threads"] == 1 for i in blas)
+
+
+@pytest.mark.parametrize("shapes", [((96, 70), (70, 50)), ((3, 40, 30), (30, 20)), ((4, 30, 20), (4, 20, 10)),
+                                    ((2, 1, 30, 20), (3, 20, 10)), ((50, 64), (64, 3))])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_gemm_split_over_threads_equals_numpy(shapes, threads, monkeypatch):
+    from ember.backend.kernels import gemm
+    monkeypatch.setitem(parallel._state, "n", threads)
+    monkeypatch.setattr(gemm, "_PARALLEL_MIN_FLOPS", 0)
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    a_t = np.asfortranarray(a) if a.ndim == 2 else a          # a non-C-contiguous operand too
+    for lhs in (a, a_t):
+        got = gemm.matmul(lhs, b)
+        np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-5, atol=1e-5)
+        assert got.dtype == np.float32 and got.shape == np.matmul(a, b).shape

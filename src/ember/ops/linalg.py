@@ -4,6 +4,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backend import xp
+from ..backend.kernels.gemm import matmul as _gemm
 from ._util import promote
 from .shape import squeeze, t, transpose, unsqueeze
 
@@ -23,7 +24,7 @@ class Mm(Function):
         n = ctx.needs_input_grad
         if n:
             ctx.save_for_backward(a if n[1] else None, b if n[0] else None)
-        return a @ b
+        return _gemm(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -39,7 +40,7 @@ class Bmm(Function):
         n = ctx.needs_input_grad
         if n:
             ctx.save_for_backward(a if n[1] else None, b if n[0] else None)
-        return xp.matmul(a, b)
+        return _gemm(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -195,7 +196,7 @@ class Addmm(Function):
         ctx.beta, ctx.alpha = beta, alpha
         if n:
             ctx.save_for_backward(a if n[2] else None, b if n[1] else None)
-        out = a @ b
+        out = _gemm(a, b)
         if alpha != 1:
             out *= alpha
         if beta != 0:
@@ -259,7 +260,7 @@ class Linear(Function):
         if n:
             ctx.save_for_backward(x if n[1] else None, w if n[0] else None)
         ctx.has_bias = b is not None
-        out = xp.matmul(x, w.T)
+        out = _gemm(x, w.T)
         if b is not None:
             out += b
         return out

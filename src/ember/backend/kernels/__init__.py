@@ -1,4 +1,4 @@
-"""Array-level compute kernels (NumPy, no autograd): ``conv`` and ``pool``. See each module's docstring."""
-from . import conv, pool
+"""Array-level compute kernels (NumPy, no autograd): ``conv``, ``pool`` and ``gemm``. See each module's docstring."""
+from . import conv, gemm, pool
 
-__all__ = ["conv", "pool"]
+__all__ = ["conv", "gemm", "pool"]
