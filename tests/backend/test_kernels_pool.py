@@ -77,10 +77,13 @@ def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
     byte (256 taps), ties everywhere; ``indices=False`` gives the same maxima."""
     monkeypatch.setitem(parallel._state, "n", threads)
     monkeypatch.setattr(K, "_POOL_PARALLEL_MIN", 1)
+    monkeypatch.setattr(K, "_POOL_BLOCK_BYTES", 3000)     # several blocks of planes per thread
     shape, k, s, p, d, ceil = case
     x = np.round(np.random.default_rng(threads).standard_normal(shape)).astype(np.float32)
     x[0, 0, :3, :3] = np.nan
-    ty, ti = F.max_pool2d(torch.tensor(x), k, s, p, d, ceil, True)
+    if threads == 3:
+        x = x.swapaxes(2, 3) if shape[2] == shape[3] else x[:, ::-1]    # a non-contiguous input: per-image blocks
+    ty, ti = F.max_pool2d(torch.tensor(np.ascontiguousarray(x)), k, s, p, d, ceil, True)
     y, idx = K.max_pool_forward(x, k, s, p, d, ceil)
     np.testing.assert_array_equal(y, ty.numpy())
     np.testing.assert_array_equal(idx, ti.numpy())

@@ -125,6 +125,7 @@ def _running_max(views, taps: int, nan_aware: bool = True, with_codes: bool = Tr
 
 
 _POOL_PARALLEL_MIN = 1 << 16   # inputs smaller than this (elements) pool in one thread
+_POOL_BLOCK_BYTES = 2 << 20    # input planes pooled together (all taps) per block (measured best of 128 KB-8 MB)
 
 
 def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode: bool = False,
@@ -133,7 +134,7 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
     flat into each un-padded (prod S) plane. Padding counts as -inf (it never wins). With ``indices=False``
     (inference) only the maxima are computed and idx is None. Batch slices run on ember's threads.
     """
-    kernel, stride, padding, dilation, out, hi = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
+    kernel, stride, padding, dilation, out, hi_pad = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     pl = _plane_strides(x.shape[2:])
     taps = list(itertools.product(*(range(k) for k in kernel)))
     n, c = x.shape[:2]
@@ -148,18 +149,29 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
             shape[ax] = o
             base = base + ((np.arange(o, dtype=np.int64) * s - p) * g).reshape(shape)
 
-    def work(n0, n1):
-        xs = x[n0:n1]
-        xp = _padded(xs, padding, hi, -np.inf)
-        # NaN-aware comparisons only when the slice holds a NaN (a NaN sum also flags inf - inf: merely slower)
-        nan_aware = indices and bool(np.isnan(np.sum(xs)))
-        _, code = _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), len(taps), nan_aware,
-                               indices, out=y[n0:n1])
-        if indices:
-            np.take(offsets, code, out=idx[n0:n1])
-            idx[n0:n1] += base
+    # cache blocking: all taps of one block of planes before the next (each tap view touches every cache line
+    # of its input, so unblocked the taps re-read the whole input from memory), blocks shared over the threads
+    if x.flags.c_contiguous and n * c > 0:
+        xv, yv, iv, units = x.reshape(n * c, 1, *x.shape[2:]), y.reshape(n * c, 1, *out), idx, n * c
+        iv = idx.reshape(n * c, 1, *out) if indices else None
+    else:
+        xv, yv, iv, units = x, y, idx, n
+    per = max(1, _POOL_BLOCK_BYTES // max(1, xv[:1].nbytes))
+    blocks = [(i, min(i + per, units)) for i in range(0, units, per)]
 
-    parts = parallel.split(n) if x.size >= _POOL_PARALLEL_MIN else [(0, n)]
+    def work(lo, hi):
+        for b0, b1 in blocks[lo:hi]:
+            xs = xv[b0:b1]
+            xp = _padded(xs, padding, hi_pad, -np.inf)
+            # NaN-aware comparisons only when the block holds a NaN (a NaN sum also flags inf - inf: merely slower)
+            nan_aware = indices and bool(np.isnan(np.sum(xs)))
+            _, code = _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), len(taps), nan_aware,
+                                   indices, out=yv[b0:b1])
+            if indices:
+                np.take(offsets, code, out=iv[b0:b1])
+                iv[b0:b1] += base
+
+    parts = parallel.split(len(blocks)) if x.size >= _POOL_PARALLEL_MIN else [(0, len(blocks))]
     parallel.run(functools.partial(work, a, b) for a, b in parts)
     return y, idx
 
