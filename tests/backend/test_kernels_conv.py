@@ -89,10 +89,11 @@ def test_conv_forward_and_grads(case, dtype, design, monkeypatch):
     x, w = _inputs(case, dtype, rng, noncontig=design == "auto")
     pads = _pads(case)
 
-    y = K.conv_forward(x, w, stride, pads, dil, groups)
+    b = rng.standard_normal(o).astype(dtype)          # the bias is added inside the kernel, per chunk
+    y = K.conv_forward(x, w, stride, pads, dil, groups, bias=b)
     tx = torch.tensor(np.ascontiguousarray(x), dtype=torch.float64, requires_grad=True)
     tw = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-    ty = TORCH_CONV[len(spatial)](tx, tw, None, stride, pad if pad == "same" else pad, dil, groups)
+    ty = TORCH_CONV[len(spatial)](tx, tw, torch.tensor(b, dtype=torch.float64), stride, pad, dil, groups)
     assert y.dtype == dtype and y.flags.c_contiguous and y.shape == tuple(ty.shape)
     fan_in = (c // groups) * math.prod(k)
     np.testing.assert_allclose(y, ty.detach().numpy(), **_tol(dtype, fan_in))

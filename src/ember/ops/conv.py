@@ -28,10 +28,7 @@ class Conv(Function):
         if n:
             ctx.save_for_backward(x if n[1] else None, w if n[0] else None)
             ctx.x_shape, ctx.w_shape = x.shape, w.shape
-        y = K.conv_forward(x, w, stride, padding, dilation, groups)
-        if b is not None:
-            y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
-        return y
+        return K.conv_forward(x, w, stride, padding, dilation, groups, bias=b)
 
     @staticmethod
     def backward(ctx, gy):
