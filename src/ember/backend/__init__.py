@@ -11,7 +11,7 @@ from . import kernels, parallel
 # ember parallelises whole kernels itself (see parallel.py): the BLAS runs one thread
 parallel.limit_blas_threads(1)
 
-__all__ = ["xp", "kernels", "parallel", "zeros_like_contiguous"]
+__all__ = ["xp", "kernels", "parallel", "zeros_like_contiguous", "sum_axes"]
 
 _tls = threading.local()
 _ZEROS_MAX = 64 << 20
@@ -34,3 +34,50 @@ def zeros_like_contiguous(a):
         bufs[a.dtype] = buf
     return buf[:a.size].reshape(a.shape)
 
+
+
+_ONES: dict = {}
+
+
+def sum_axes(a, axes, keepdims: bool = False, dtype=None):
+    """``a.sum(axis=axes, keepdims=keepdims, dtype=dtype)``, with the trailing reduced axes of a contiguous float
+    array contracted by one BLAS matrix-vector product first.
+
+    NumPy reduces over non-trailing axes one short row at a time: the per-channel sums of a conv gradient
+    (N, C, H, W) over (0, 2, 3) take 0.34 ms for (100, 32, 24, 24) and 0.12 ms for (100, 64, 4, 4); as
+    ``(N*C, H*W) @ ones`` then a sum over N, 0.11 and 0.02 ms (2026-11-24), same accuracy (both accumulate
+    blockwise in float32).
+    """
+    nd = a.ndim
+    axes = tuple(sorted(ax % nd for ax in axes)) if axes is not None else tuple(range(nd))
+    k = 0
+    while k < len(axes) and axes[len(axes) - 1 - k] == nd - 1 - k:
+        k += 1
+    if (k == 0 or a.dtype.kind != "f" or (dtype is not None and xp.dtype(dtype) != a.dtype)
+            or not a.flags.c_contiguous or a.size == 0):
+        return a.sum(axis=axes, keepdims=keepdims, dtype=dtype)
+    lead = a.shape[:nd - k]
+    length = a.size // max(1, _prod(lead)) if lead else a.size
+    if length < 64:
+        return a.sum(axis=axes, keepdims=keepdims, dtype=dtype)
+    key = (a.dtype, length)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = xp.ones(length, a.dtype)
+    r = a.reshape(-1, length) @ ones
+    rest = axes[:len(axes) - k]
+    r = r.reshape(lead)
+    if rest:
+        r = r.sum(axis=rest)
+    if keepdims:
+        r = r.reshape(tuple(1 if i in axes else s for i, s in enumerate(a.shape)))
+    return r
+
+
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import xp
+from ..backend import sum_axes, xp
 from . import elementwise as E
 from . import reduce as R
 
@@ -38,7 +38,7 @@ class BatchNorm(Function):
         c = x3.shape[1]
         cnt = x3.shape[0] * x3.shape[2]
         if training:
-            mean = x3.sum(axis=(0, 2), dtype=x.dtype) / dt(cnt)
+            mean = sum_axes(x3, (0, 2)) / dt(cnt)
             d = x3 - mean[:, None]
             var = xp.einsum("ncl,ncl->c", d, d) / dt(cnt)
             invstd = (1.0 / xp.sqrt(var + dt(eps))).astype(x.dtype)
@@ -78,7 +78,7 @@ def _bn_backward_fast(g, x, w, training, mean, invstd, cnt, n):
     g3 = _as3d(g)
     xhat = _as3d(x) - mean[:, None]
     xhat *= invstd[:, None]
-    sum_g = g3.sum(axis=(0, 2), dtype=g.dtype)
+    sum_g = sum_axes(g3, (0, 2))
     sum_gx = xp.einsum("ncl,ncl->c", g3, xhat)
     gx = gw = gb = None
     if n[0]:

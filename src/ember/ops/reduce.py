@@ -7,7 +7,7 @@ from collections import namedtuple
 from .. import _dtypes
 from .._tensor import Tensor
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import sum_axes, xp
 from ._util import dims_tuple, wrap_dim
 from .shape import expand, reshape, unsqueeze
 
@@ -45,7 +45,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim, dt):
         ctx.in_shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
-        return xp.asarray(a.sum(axis=dims, keepdims=keepdim, dtype=dt))
+        return xp.asarray(sum_axes(a, dims, keepdim, dt))
 
     @staticmethod
     def backward(ctx, g):
