@@ -25,10 +25,13 @@ def _rows(a, b, out, lo, hi):
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul(a, b)``; float products of >= ``_PARALLEL_MIN_FLOPS`` run on ember's threads."""
-    if a.ndim < 2 or b.ndim < 2 or a.dtype.kind not in "fc" or parallel.num_threads() == 1:
+    if a.ndim < 2 or b.ndim < 2:
         return np.matmul(a, b)
     m, k = a.shape[-2:]
     n = b.shape[-1]
+    if (a.ndim == 2 and b.ndim == 2 and 2 * m * k * n < _PARALLEL_MIN_FLOPS) or a.dtype.kind not in "fc" \
+            or parallel.num_threads() == 1:
+        return np.matmul(a, b)               # the common small case: no more Python than this
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     count = 1
     for d in batch:
