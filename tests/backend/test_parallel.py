@@ -1,6 +1,7 @@
 """ember's thread pool: results in order, exceptions after every part finished, nested calls run serially,
 thread count from torch.set_num_threads, a fresh pool after fork, BLAS limited to one thread."""
 import os
+import signal
 import threading
 import time
 
@@ -104,3 +105,22 @@ def test_gemm_split_over_threads_equals_numpy(shapes, threads, monkeypatch):
         got = gemm.matmul(lhs, b)
         np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-5, atol=1e-5)
         assert got.dtype == np.float32 and got.shape == np.matmul(a, b).shape
+
+
+def test_an_interrupted_call_does_not_leak_its_late_result_into_the_next(monkeypatch):
+    """Ctrl-C while the caller waits for a busy worker: the worker's late result must not be taken for a part
+    of the next call (SIGALRM stands in for Ctrl-C)."""
+    monkeypatch.setitem(parallel._state, "n", 2)
+
+    def on_alarm(*_):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(KeyboardInterrupt):
+            parallel.run([lambda: "main", lambda: time.sleep(0.3) or "stale"])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert parallel.run([lambda: "a", lambda: "b"]) == ["a", "b"]

@@ -24,7 +24,6 @@ __all__ = ["run", "num_threads", "set_num_threads", "split", "limit_blas_threads
 # like PyTorch: OMP_NUM_THREADS if set, else one thread per core
 _state = {"n": max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)}
 _workers: list[queue.SimpleQueue] = []
-_done: queue.SimpleQueue = queue.SimpleQueue()
 _busy = threading.Lock()
 
 
@@ -61,15 +60,18 @@ def run(parts):
         return [p() for p in parts]
     try:
         _ensure(len(parts) - 1)
+        # a queue per call: if the caller is interrupted while waiting (Ctrl-C), a late result lands in this
+        # call's queue, never in the next call's
+        done = queue.SimpleQueue()
         for i, (inbox, p) in enumerate(zip(_workers, parts[1:]), 1):
-            inbox.put((i, p, _done))
+            inbox.put((i, p, done))
         results, error = [None] * len(parts), None
         try:
             results[0] = parts[0]()
         except BaseException as e:  # noqa: BLE001 - wait for the workers before raising
             error = e
         for _ in range(len(parts) - 1):
-            i, ok, value = _done.get()
+            i, ok, value = done.get()
             if ok:
                 results[i] = value
             elif error is None:
@@ -106,9 +108,8 @@ def limit_blas_threads(n: int = 1) -> bool:
 
 
 def _after_fork_in_child() -> None:
-    global _done, _busy
+    global _busy
     _workers.clear()
-    _done = queue.SimpleQueue()
     _busy = threading.Lock()
 
 
