@@ -132,7 +132,7 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
                      indices: bool = True):
     """``max_pool{1,2,3}d(..., return_indices=True)``. x: (N, C, *S) → (y, idx), both (N, C, *out); idx int64
     flat into each un-padded (prod S) plane. Padding counts as -inf (it never wins). With ``indices=False``
-    (inference) only the maxima are computed and idx is None. Batch slices run on ember's threads.
+    (inference) only the maxima are computed and idx is None. Blocks of planes run on ember's threads.
     """
     kernel, stride, padding, dilation, out, hi_pad = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
     pl = _plane_strides(x.shape[2:])
@@ -151,10 +151,11 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
 
     # cache blocking: all taps of one block of planes before the next (each tap view touches every cache line
     # of its input, so unblocked the taps re-read the whole input from memory), blocks shared over the threads
-    if x.flags.c_contiguous and n * c > 0:
-        xv, yv, iv, units = x.reshape(n * c, 1, *x.shape[2:]), y.reshape(n * c, 1, *out), idx, n * c
-        iv = idx.reshape(n * c, 1, *out) if indices else None
-    else:
+    if x.flags.c_contiguous and n * c > 0:          # planes as units: (N*C, 1, *S)
+        units = n * c
+        xv, yv = x.reshape(units, 1, *x.shape[2:]), y.reshape(units, 1, *out)
+        iv = idx.reshape(units, 1, *out) if indices else None
+    else:                                           # whole images as units
         xv, yv, iv, units = x, y, idx, n
     per = max(1, _POOL_BLOCK_BYTES // max(1, xv[:1].nbytes))
     blocks = [(i, min(i + per, units)) for i in range(0, units, per)]
