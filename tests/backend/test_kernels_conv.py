@@ -48,7 +48,8 @@ DESIGNS = {
     "channels_major": {"_IMAGE_MAJOR_MIN_P": 10**9},
     # ungrouped convs on channels-last columns whatever their channel count, in one chunk or one image per chunk
     "channels_last": {"_CHANNELS_LAST_MIN_C": 1, "_CHANNELS_LAST_PIXELS": 0},
-    "channels_last_per_image": {"_CHANNELS_LAST_MIN_C": 1, "_CHANNELS_LAST_PIXELS": 0, "_CHANNELS_LAST_BYTES": 1, "_THREAD_MIN_FLOPS": 0,
+    "channels_last_per_image": {"_CHANNELS_LAST_MIN_C": 1, "_CHANNELS_LAST_PIXELS": 0, "_CHANNELS_LAST_BYTES": 1,
+                                "_THREAD_MIN_FLOPS": 0,
                                 "threads": 3},
     # chunks shared out over 3 threads, even for tiny work (each thread sums its own grad_weight partial)
     "threads": {"_THREAD_MIN_FLOPS": 0, "_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_IMAGE_MAJOR_BYTES": 1,
