@@ -134,6 +134,29 @@ def test_relu_special_values_bit_for_bit(dtype):
         assert np.array_equal(g, want, equal_nan=True) and np.array_equal(np.signbit(g), np.signbit(want))
 
 
+@requires_torch
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_relu_and_its_gradients_on_the_threaded_row_path(threads, monkeypatch):
+    # large contiguous arrays run relu and its backward (g * (y > 0)) in row ranges on ember's threads; forced
+    # here for a small array so each thread gets special values too
+    from ember.backend import parallel
+    monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
+    monkeypatch.setitem(parallel._state, "n", threads)
+    v = np.array([-1.0, 0.0, np.nan, 2.0, -0.0, np.inf, -np.inf, 1e-30, -3.5, 0.5, 4.0], np.float32)
+    g = np.random.default_rng(0).standard_normal(v.shape).astype(np.float32)
+    want = torch.relu(torch.from_numpy(v.copy())).numpy()
+    for got in (F.relu(ember.from_numpy(v.copy())), F.relu(ember.from_numpy(v.copy()), inplace=True)):
+        got = got.numpy()
+        assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got), np.signbit(want))
+    w = np.nan_to_num(v, nan=1.0, posinf=2.0, neginf=-2.0)
+    ex, tx = ember.from_numpy(w.copy()).requires_grad_(), torch.from_numpy(w.copy()).requires_grad_()
+    (eg,) = ember.autograd.grad(F.relu(ex), ex, ember.from_numpy(g), create_graph=True)
+    (tg,) = torch.autograd.grad(torch.relu(tx), tx, torch.from_numpy(g), create_graph=True)
+    assert np.array_equal(eg.detach().numpy(), tg.detach().numpy())
+    (egg,) = ember.autograd.grad(eg, ex, ember.ones(v.shape), allow_unused=True) if eg.requires_grad else (None,)
+    assert egg is None or np.array_equal(egg.numpy(), np.zeros_like(w))
+
+
 # ---- normalization ------------------------------------------------------------------------------
 NORMS = {
     "layer_norm": (lambda f, x, w, b: f.layer_norm(x, (5,), w, b, 1e-5), (3, 4, 5), (5,)),
@@ -190,6 +213,31 @@ def test_batch_norm_running_stats_functional():
     assert_close(erm, trm, atol=1e-6)
     assert_close(erv, trv, atol=1e-5)
     assert erm._version == 1
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_on_the_threaded_row_path(threads, training, affine, monkeypatch):
+    # large inputs run batch norm's elementwise passes (forward and the fast backward) in batch ranges on ember's
+    # threads; forced here for a small input
+    from ember.backend import parallel
+    monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
+    monkeypatch.setitem(parallel._state, "n", threads)
+    x, w, b, g = _data((7, 3, 4, 5)), _data((3,), 1), _data((3,), 2), _data((7, 3, 4, 5), 3)
+    rm, rv = _data((3,), 4), np.abs(_data((3,), 5)) + 0.5
+    e = [ember.from_numpy(a.copy()).requires_grad_() for a in (x, w, b)]
+    t = [torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b)]
+    ey = F.batch_norm(e[0], ember.from_numpy(rm.copy()), ember.from_numpy(rv.copy()), e[1] if affine else None,
+                      e[2] if affine else None, training)
+    ty = TF.batch_norm(t[0], torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy()), t[1] if affine else None,
+                       t[2] if affine else None, training)
+    assert_close(ey, ty, rtol=1e-4, atol=1e-5)
+    n = 3 if affine else 1
+    eg = ember.autograd.grad(ey, e[:n], ember.from_numpy(g))
+    tg = torch.autograd.grad(ty, t[:n], torch.from_numpy(g))
+    for a, c in zip(eg, tg):
+        assert_close(a, c, rtol=1e-4, atol=1e-4)
 
 
 def test_instance_norm_running_stats():

@@ -15,11 +15,17 @@ runs its parts one after another in the calling thread. After ``fork`` the child
 """
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
 
-__all__ = ["run", "num_threads", "set_num_threads", "split", "limit_blas_threads"]
+__all__ = ["run", "run_rows", "num_threads", "set_num_threads", "split", "limit_blas_threads"]
+
+# elementwise passes over at least this many elements run on the threads: on the 2-core Intel machine
+# (2026-12-02) relu of a (64, 64, 32, 32) float32 array took 1.75 ms on one thread, 1.0 ms on two; relu's backward
+# (g * (y > 0)) 2.56 vs 1.45 ms. Below ~1 MB the hand-off (~50 us) costs more than it saves.
+_ROWS_MIN_ELEMENTS = 1 << 18
 
 # like PyTorch: OMP_NUM_THREADS if set, else one thread per core
 _state = {"n": max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)}
@@ -95,6 +101,15 @@ def split(n: int, parts: int | None = None) -> list[tuple[int, int]]:
         bounds.append((start, end))
         start = end
     return bounds
+
+
+def run_rows(fn, rows: int, elements: int) -> None:
+    """``fn(lo, hi)`` over contiguous row ranges covering ``range(rows)``: one range per thread when the pass
+    touches at least ``_ROWS_MIN_ELEMENTS`` elements, else a single call ``fn(0, rows)`` in this thread."""
+    if elements < _ROWS_MIN_ELEMENTS or _state["n"] == 1 or rows < 2:
+        fn(0, rows)
+        return
+    run(functools.partial(fn, lo, hi) for lo, hi in split(rows))
 
 
 def limit_blas_threads(n: int = 1) -> bool:

@@ -11,7 +11,7 @@ import math
 from .._tensor import Tensor, tensor_method
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import xp, zeros_like_contiguous
+from ..backend import xp
 from . import elementwise as E
 from .inplace import _apply
 
@@ -58,7 +58,7 @@ def relu_(input: Tensor) -> Tensor:
     if not STATE.enabled or not input._requires_grad:
         if input._data.dtype == xp.bool_:
             raise RuntimeError('"clamp_min_cpu" not implemented for \'Bool\'')
-        xp.maximum(zeros_like_contiguous(input._data), input._data, out=input._data)
+        E._relu(input._data, out=input._data)
         input._vc[0] += 1
         return input
     return _apply(input, E.relu)

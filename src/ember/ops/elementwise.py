@@ -12,7 +12,7 @@ from .. import _dtypes
 from .._tensor import Tensor, tensor_method
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import xp, zeros_like_contiguous
+from ..backend import parallel, xp, zeros_like_contiguous
 from ._util import as_tensor_arg, fit_int, promote
 
 __all__ = [
@@ -748,10 +748,22 @@ class Sigmoid(Function):
         return g * (out * (1 - out))
 
 
+def _relu(a, out=None):
+    """max(0, a) (this operand order keeps -0.0 as PyTorch does), on the threads for a large contiguous a."""
+    zeros = zeros_like_contiguous(a)
+    if isinstance(zeros, int):
+        return xp.maximum(zeros, a, out=out)
+    if out is None:
+        out = xp.empty(a.shape, a.dtype)
+    zf, af, of = zeros.reshape(-1), a.reshape(-1), out.reshape(-1)
+    parallel.run_rows(lambda lo, hi: xp.maximum(zf[lo:hi], af[lo:hi], out=of[lo:hi]), a.size, a.size)
+    return out
+
+
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        out = xp.maximum(zeros_like_contiguous(a), a)  # this order keeps -0.0 as PyTorch does
+        out = _relu(a)
         ctx.save_for_backward(out)
         return out
 
@@ -767,9 +779,20 @@ class ThresholdBackward(Function):
 
     @staticmethod
     def forward(ctx, g, x, threshold):
-        mask = x > threshold
+        if g.shape == x.shape and g.flags.c_contiguous and x.flags.c_contiguous and g.dtype.kind == "f":
+            # one pass per thread over large arrays (see backend.parallel.run_rows)
+            mask, out = xp.empty(x.shape, xp.bool_), xp.empty(g.shape, g.dtype)
+            mf, of, gf, xf = mask.reshape(-1), out.reshape(-1), g.reshape(-1), x.reshape(-1)
+
+            def rows(lo, hi):
+                xp.greater(xf[lo:hi], threshold, out=mf[lo:hi])
+                xp.multiply(gf[lo:hi], mf[lo:hi], out=of[lo:hi])
+            parallel.run_rows(rows, g.size, g.size)
+        else:
+            mask = x > threshold
+            out = g * mask
         ctx.mask = mask
-        return g * mask
+        return out
 
     @staticmethod
     def backward(ctx, gg):

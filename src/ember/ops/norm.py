@@ -11,7 +11,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import sum_axes, xp
+from ..backend import parallel, sum_axes, xp
 from . import elementwise as E
 from . import reduce as R
 
@@ -39,7 +39,8 @@ class BatchNorm(Function):
         cnt = x3.shape[0] * x3.shape[2]
         if training:
             mean = sum_axes(x3, (0, 2)) / dt(cnt)
-            d = x3 - mean[:, None]
+            d = xp.empty(x3.shape, x3.dtype)
+            parallel.run_rows(lambda lo, hi: xp.subtract(x3[lo:hi], mean[:, None], out=d[lo:hi]), len(d), d.size)
             var = xp.einsum("ncl,ncl->c", d, d) / dt(cnt)
             invstd = (1.0 / xp.sqrt(var + dt(eps))).astype(x.dtype)
             if rm is not None:
@@ -50,15 +51,19 @@ class BatchNorm(Function):
                 m = dt(momentum)
                 rv *= 1 - m
                 rv += m * var * dt(cnt / max(cnt - 1, 1))
-            d *= invstd[:, None]
             out = d
         else:
             mean, invstd = rm.astype(x.dtype), (1.0 / xp.sqrt(rv + dt(eps))).astype(x.dtype)
-            out = (x3 - mean[:, None]) * invstd[:, None]
-        if w is not None:
-            out *= w[:, None]
-        if b is not None:
-            out += b[:, None]
+            out = x3 - mean[:, None]
+
+        def affine(lo, hi):          # (x - mean) * invstd * w + b, a row range at a time
+            o = out[lo:hi]
+            o *= invstd[:, None]
+            if w is not None:
+                o *= w[:, None]
+            if b is not None:
+                o += b[:, None]
+        parallel.run_rows(affine, len(out), out.size)
         ctx.p = (training, mean, invstd, cnt, c, eps)
         ctx.save_for_backward(x, w)
         return out.reshape(x.shape)
@@ -75,19 +80,29 @@ class BatchNorm(Function):
 
 
 def _bn_backward_fast(g, x, w, training, mean, invstd, cnt, n):
-    g3 = _as3d(g)
-    xhat = _as3d(x) - mean[:, None]
-    xhat *= invstd[:, None]
+    g3, x3 = _as3d(g), _as3d(x)
+    xhat = xp.empty(x3.shape, x3.dtype)
+
+    def normalize(lo, hi):
+        xp.subtract(x3[lo:hi], mean[:, None], out=xhat[lo:hi])
+        xhat[lo:hi] *= invstd[:, None]
+    parallel.run_rows(normalize, len(xhat), xhat.size)
     sum_g = sum_axes(g3, (0, 2))
     sum_gx = xp.einsum("ncl,ncl->c", g3, xhat)
     gx = gw = gb = None
     if n[0]:
         scale = invstd if w is None else invstd * w
         if training:
-            xhat *= (sum_gx / cnt)[:, None]
-            gx3 = xp.subtract(g3, xhat, out=xhat)
-            gx3 -= (sum_g / cnt)[:, None]
-            gx3 *= scale[:, None]
+            k1, k2 = (sum_gx / cnt)[:, None], (sum_g / cnt)[:, None]
+
+            def grad_rows(lo, hi):   # (g - xhat * sum_gx/cnt - sum_g/cnt) * scale, a row range at a time
+                r = xhat[lo:hi]
+                r *= k1
+                xp.subtract(g3[lo:hi], r, out=r)
+                r -= k2
+                r *= scale[:, None]
+            parallel.run_rows(grad_rows, len(xhat), xhat.size)
+            gx3 = xhat
         else:
             gx3 = g3 * scale[:, None]
         gx = _const(gx3.reshape(x.shape))
