@@ -183,22 +183,30 @@ def _to_nc_first(y_cn: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- im2col / col2im (CN layout)
+def _pad_into(xp: np.ndarray, first: int, spatial, pads):
+    """Zero the borders of the padded buffer ``xp`` whose spatial axes start at axis ``first``; return the
+    (destination, source) slices of the spatial axes (negative pads crop the source)."""
+    dst, src = [], []
+    for ax, (s, (lo, hi)) in enumerate(zip(spatial, pads)):
+        a0, a1 = max(-lo, 0), s - max(-hi, 0)
+        dst.append(slice(max(lo, 0), max(lo, 0) + a1 - a0))
+        src.append(slice(a0, a1))
+        pre = (slice(None),) * (first + ax)
+        if lo > 0:
+            xp[pre + (slice(0, lo),)] = 0
+        if hi > 0:
+            xp[pre + (slice(xp.shape[first + ax] - hi, None),)] = 0
+    return dst, src
+
+
 def _pad(x: np.ndarray, pads, slot: str) -> np.ndarray:
     """x: (N, C, *S) → zero-padded (N, C, *S+lo+hi) in a scratch buffer (negative pads crop); x itself if no pad."""
     if all(p == (0, 0) for p in pads):
         return x
     sp = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     xp = _scratch(slot, x.shape[:2] + sp, x.dtype)
-    dst, src = [slice(None)] * 2, [slice(None)] * 2
-    for ax, (s, (lo, hi)) in enumerate(zip(x.shape[2:], pads)):
-        a0, a1 = max(-lo, 0), s - max(-hi, 0)
-        dst.append(slice(max(lo, 0), max(lo, 0) + a1 - a0))
-        src.append(slice(a0, a1))
-        pre = (slice(None),) * (2 + ax)
-        if lo > 0:
-            xp[pre + (slice(0, lo),)] = 0
-        if hi > 0:
-            xp[pre + (slice(sp[ax] - hi, None),)] = 0
+    dst, src = _pad_into(xp, 2, x.shape[2:], pads)
+    dst, src = [slice(None)] * 2 + dst, [slice(None)] * 2 + src
     xp[tuple(dst)] = x[tuple(src)]
     return xp
 
@@ -297,17 +305,8 @@ def _im2col_cl(x, ksize, stride, pads, dilation, out) -> np.ndarray:
     nb, c = x.shape[:2]
     sp = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     xp = _scratch("pad_cl", (nb, *sp, c), x.dtype)
-    dst, src = [slice(None)], [slice(None), slice(None)]
-    for ax, (s, (lo, hi)) in enumerate(zip(x.shape[2:], pads)):
-        a0, a1 = max(-lo, 0), s - max(-hi, 0)
-        dst.append(slice(max(lo, 0), max(lo, 0) + a1 - a0))
-        src.append(slice(a0, a1))
-        pre = (slice(None),) * (1 + ax)
-        if lo > 0:
-            xp[pre + (slice(0, lo),)] = 0
-        if hi > 0:
-            xp[pre + (slice(sp[ax] - hi, None),)] = 0
-    np.copyto(xp[tuple(dst)], np.moveaxis(x[tuple(src)], 1, -1))
+    dst, src = _pad_into(xp, 1, x.shape[2:], pads)
+    np.copyto(xp[(slice(None), *dst)], np.moveaxis(x[(slice(None), slice(None), *src)], 1, -1))
     sn, *ss, sc = xp.strides
     view = np.lib.stride_tricks.as_strided(
         xp, shape=(nb, *out, *ksize, c), writeable=False,
