@@ -39,9 +39,12 @@ class BatchNorm(Function):
         cnt = x3.shape[0] * x3.shape[2]
         if training:
             mean = sum_axes(x3, (0, 2)) / dt(cnt)
-            d = xp.empty(x3.shape, x3.dtype)
-            parallel.run_rows(lambda lo, hi: xp.subtract(x3[lo:hi], mean[:, None], out=d[lo:hi]), len(d), d.size)
-            var = xp.einsum("ncl,ncl->c", d, d) / dt(cnt)
+        else:
+            mean, invstd = rm.astype(x.dtype), (1.0 / xp.sqrt(rv + dt(eps))).astype(x.dtype)
+        out = xp.empty(x3.shape, x3.dtype)          # x - mean, then scaled in place below
+        parallel.run_rows(lambda lo, hi: xp.subtract(x3[lo:hi], mean[:, None], out=out[lo:hi]), len(out), out.size)
+        if training:
+            var = xp.einsum("ncl,ncl->c", out, out) / dt(cnt)
             invstd = (1.0 / xp.sqrt(var + dt(eps))).astype(x.dtype)
             if rm is not None:
                 m = dt(momentum)
@@ -51,10 +54,6 @@ class BatchNorm(Function):
                 m = dt(momentum)
                 rv *= 1 - m
                 rv += m * var * dt(cnt / max(cnt - 1, 1))
-            out = d
-        else:
-            mean, invstd = rm.astype(x.dtype), (1.0 / xp.sqrt(rv + dt(eps))).astype(x.dtype)
-            out = x3 - mean[:, None]
 
         def affine(lo, hi):          # (x - mean) * invstd * w + b, a row range at a time
             o = out[lo:hi]
