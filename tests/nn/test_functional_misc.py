@@ -157,6 +157,37 @@ def test_relu_and_its_gradients_on_the_threaded_row_path(threads, monkeypatch):
     assert egg is None or np.array_equal(egg.numpy(), np.zeros_like(w))
 
 
+@pytest.mark.parametrize("small_batch_path", [False, True])
+@pytest.mark.parametrize("xs,bias,transposed", [((2, 3), True, False), ((2, 3), False, False), ((2, 3), True, True),
+                                                ((0, 3), True, False), ((3,), True, False), ((2, 5, 3), True, False),
+                                                ((70, 3), True, False)])
+def test_linear_layouts_and_the_array_backward(xs, bias, transposed, small_batch_path, monkeypatch):
+    # few rows and a large weight take (W @ x^T)^T; training without create_graph takes the array backward;
+    # the small-batch path is forced here for a small weight (70 rows stay on x @ W^T)
+    from ember.ops import linalg
+    if small_batch_path:
+        monkeypatch.setattr(linalg, "_SMALL_BATCH_WEIGHT", 0)
+    x = _data(xs[::-1]).T if transposed else _data(xs)
+    w, b = _data((4, 3), 1), (_data((4,), 2) if bias else None)
+    g = _data(xs[:-1] + (4,), 3)
+    ex, ew = ember.from_numpy(x).requires_grad_(), ember.from_numpy(w).requires_grad_()
+    tx, tw = torch.from_numpy(x.copy()).requires_grad_(), torch.from_numpy(w).requires_grad_()
+    eb = ember.from_numpy(b).requires_grad_() if bias else None
+    tb = torch.from_numpy(b).requires_grad_() if bias else None
+    eo, to = F.linear(ex, ew, eb), TF.linear(tx, tw, tb)
+    assert eo.is_contiguous()
+    assert_close(eo, to, rtol=1e-6, atol=1e-5)
+    eo.backward(ember.from_numpy(g))
+    to.backward(torch.from_numpy(g))
+    for e_, t_ in [(ex, tx), (ew, tw)] + ([(eb, tb)] if bias else []):
+        assert_close(e_.grad, t_.grad, rtol=1e-6, atol=1e-5)
+    x64 = ember.from_numpy(x.astype(np.float64)).requires_grad_()
+    w64 = ember.from_numpy(w.astype(np.float64)).requires_grad_()
+    b64 = ember.from_numpy(b.astype(np.float64)).requires_grad_() if bias else None
+    args = (x64, w64) + ((b64,) if bias else ())
+    assert gradcheck(F.linear, args) and gradgradcheck(F.linear, args)
+
+
 # ---- normalization ------------------------------------------------------------------------------
 NORMS = {
     "layer_norm": (lambda f, x, w, b: f.layer_norm(x, (5,), w, b, 1e-5), (3, 4, 5), (5,)),

@@ -6,10 +6,12 @@ import threading
 
 import numpy as xp
 
-from . import kernels, parallel
+from . import kernels, memory, parallel
 
 # ember parallelises whole kernels itself (see parallel.py): the BLAS runs one thread
 parallel.limit_blas_threads(1)
+# a step's large arrays reuse the last step's memory instead of fresh (page-faulting) pages (see memory.py)
+memory.keep_freed_memory()
 
 __all__ = ["xp", "kernels", "parallel", "zeros_like_contiguous", "sum_axes"]
 
