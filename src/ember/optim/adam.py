@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (Optimizer, _addcmul_, _bump, _grad_with_weight_decay, _lerp_, _params_with_grad, _state_tensor,
-                        _step_tensor, _to_scalar)
+from .optimizer import (Optimizer, _addcmul_, _blocks, _bump, _grad_with_weight_decay, _lerp_, _params_with_grad,
+                        _state_tensor, _step_tensor, _to_scalar)
 
 __all__ = ["Adam", "adam"]
 
@@ -71,31 +71,40 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
          amsgrad: bool, beta1: float, beta2: float, lr: float, weight_decay: float, eps: float, maximize: bool,
          decoupled_weight_decay: bool) -> None:
     """The Adam/AdamW update on arrays, in place (``steps`` are 0-d float32 counters)."""
-    for i, p in enumerate(params):
-        p, grad, exp_avg, exp_avg_sq = np.atleast_1d(p, grads[i], exp_avgs[i], exp_avg_sqs[i])
-        step_t = steps[i]
+    scratch = {}
+    for i, step_t in enumerate(steps):
         step_t += 1
-        if weight_decay != 0 and decoupled_weight_decay:
-            p *= 1 - lr * weight_decay
-            g = np.negative(grad) if maximize else grad
-        else:
-            g = _grad_with_weight_decay(p, grad, weight_decay, maximize)
-        _lerp_(exp_avg, g, 1 - beta1)
-        exp_avg_sq *= beta2
-        _addcmul_(exp_avg_sq, g, g, 1 - beta2)
-
         step = float(step_t)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         step_size = lr / bias_correction1
-        if amsgrad:
-            max_sq = np.atleast_1d(max_exp_avg_sqs[i])
-            np.maximum(max_sq, exp_avg_sq, out=max_sq)
-            denom = np.sqrt(max_sq)
-        else:
-            denom = np.sqrt(exp_avg_sq)
-        denom /= bias_correction2 ** 0.5
-        denom += eps
-        np.divide(exp_avg, denom, out=denom)
-        denom *= -step_size
-        p += denom
+        arrays = [params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]] + ([max_exp_avg_sqs[i]] if amsgrad else [])
+        for *block, tmp in _blocks(np.atleast_1d(*arrays), scratch):
+            _adam_block(*block, tmp=tmp, amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=lr,
+                        weight_decay=weight_decay, eps=eps, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay, step_size=step_size,
+                        bias_correction2=bias_correction2)
+
+
+def _adam_block(p, grad, exp_avg, exp_avg_sq, max_sq=None, *, tmp, amsgrad, beta1, beta2, lr, weight_decay, eps,
+                maximize, decoupled_weight_decay, step_size, bias_correction2):
+    """PyTorch's single-tensor Adam update on one block of a parameter (``tmp``: scratch)."""
+    if weight_decay != 0 and decoupled_weight_decay:
+        p *= 1 - lr * weight_decay
+        g = np.negative(grad) if maximize else grad
+    else:
+        g = _grad_with_weight_decay(p, grad, weight_decay, maximize)
+    _lerp_(exp_avg, g, 1 - beta1, tmp)
+    exp_avg_sq *= beta2
+    _addcmul_(exp_avg_sq, g, g, 1 - beta2, tmp)
+    # param.addcdiv_(exp_avg, sqrt(v) / sqrt(bias_correction2) + eps, value=-step_size) as p += exp_avg / d with
+    # d = sqrt(v) * c1 + c2: the scalars folded into d save a pass and a division (results within an ulp)
+    if amsgrad:
+        np.maximum(max_sq, exp_avg_sq, out=max_sq)
+        denom = np.sqrt(max_sq, out=tmp)
+    else:
+        denom = np.sqrt(exp_avg_sq, out=tmp)
+    denom *= -1.0 / (bias_correction2 ** 0.5 * step_size)
+    denom += -eps / step_size
+    np.divide(exp_avg, denom, out=denom)
+    p += denom

@@ -95,9 +95,38 @@ def _step_tensor(value: float = 0.0) -> Tensor:
     return _state_tensor(np.array(value, dtype=np.float32))
 
 
-def _lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
-    """``a.lerp_(b, weight)`` with PyTorch's two formulas (the exact one near each end)."""
-    diff = np.subtract(b, a)
+# Elementwise optimizer updates run block by block: each op of the update makes a pass over its arrays, and
+# over a whole large parameter those passes stream from L3/DRAM; over a block they stay in L2 (2026-12-02,
+# 2 cores Intel, float32: an add of 65,536 elements 6 us, of 200,704 elements 60 us; Adam's step for the
+# MLP 784-256-256-10's 270k parameters 596 -> 485 us with 32,768-element blocks, 557 with 16,384, 514 with
+# 65,536).
+_BLOCK = 65536
+
+
+def _blocks(arrays, scratch: dict):
+    """Same-shaped arrays as lists of flat views, block by block (the whole arrays, once, if one of them is not
+    C-contiguous or they are small), each list followed by a scratch array shaped like the block (reused from
+    ``scratch``, a dict the caller keeps for the whole step)."""
+    n, dtype = arrays[0].size, arrays[0].dtype
+    if n <= _BLOCK or not all(a.flags.c_contiguous for a in arrays):
+        buf = scratch.get(dtype)
+        if buf is None or buf.size < n:
+            buf = scratch[dtype] = np.empty(max(n, min(_BLOCK, 1 << 12)), dtype)
+        yield [*arrays, buf[:n].reshape(arrays[0].shape)]
+        return
+    buf = scratch.get(dtype)
+    if buf is None or buf.size < _BLOCK:
+        buf = scratch[dtype] = np.empty(_BLOCK, dtype)
+    flat = [a.reshape(-1) for a in arrays]
+    for lo in range(0, n, _BLOCK):
+        hi = min(n, lo + _BLOCK)
+        yield [f[lo:hi] for f in flat] + [buf[:hi - lo]]
+
+
+def _lerp_(a: np.ndarray, b: np.ndarray, weight: float, scratch: np.ndarray | None = None) -> None:
+    """``a.lerp_(b, weight)`` with PyTorch's two formulas (the exact one near each end); ``scratch``, if given, is
+    an array shaped like ``a`` to use for the temporary."""
+    diff = np.subtract(b, a, out=scratch)
     if abs(weight) < 0.5:
         diff *= weight
         a += diff
@@ -106,9 +135,10 @@ def _lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
         np.subtract(b, diff, out=a)
 
 
-def _addcmul_(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0) -> None:
-    """``a.addcmul_(t1, t2, value=value)``: ``a += value * t1 * t2``."""
-    tmp = np.multiply(t1, t2)
+def _addcmul_(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0,
+              scratch: np.ndarray | None = None) -> None:
+    """``a.addcmul_(t1, t2, value=value)``: ``a += value * t1 * t2`` (``scratch`` as in ``_lerp_``)."""
+    tmp = np.multiply(t1, t2, out=scratch)
     if value != 1:
         tmp *= value
     a += tmp
