@@ -169,7 +169,9 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
             _, code = _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), len(taps), nan_aware,
                                    indices, out=yv[b0:b1])
             if indices:
-                np.take(offsets, code, out=iv[b0:b1])
+                # mode="clip" (codes are always < taps): with the default mode="raise" NumPy buffers ``out``,
+                # 542 vs 67 us for (50, 32, 8, 8) codes (2026-12-02)
+                np.take(offsets, code, out=iv[b0:b1], mode="clip")
                 iv[b0:b1] += base
 
     parts = parallel.split(len(blocks)) if x.size >= _POOL_PARALLEL_MIN else [(0, len(blocks))]
