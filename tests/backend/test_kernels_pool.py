@@ -90,6 +90,14 @@ def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
     y2, none = K.max_pool_forward(x, k, s, p, d, ceil, indices=False)
     assert none is None
     np.testing.assert_array_equal(y2, ty.numpy())
+    # the backward: plane ranges on the threads (disjoint windows) or one bincount (overlapping)
+    monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(K, "_BACKWARD_PARALLEL_MIN", 0)
+    tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    gy = np.random.default_rng(7).standard_normal(y.shape).astype(np.float32)
+    ref = _grad(F.max_pool2d(tx, k, s, p, d, ceil), tx, gy)
+    gx = K.max_pool_backward(gy, idx, x.shape, kernel=k, stride=s, dilation=d)
+    np.testing.assert_allclose(gx, ref, rtol=1e-6, atol=1e-6)
 
 
 # (shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
