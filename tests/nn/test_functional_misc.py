@@ -246,16 +246,20 @@ def test_batch_norm_running_stats_functional():
     assert erm._version == 1
 
 
-@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("threads,block_bytes", [(2, 1 << 20), (3, 1 << 20), (2, 1), (1, 500)])
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_on_the_threaded_row_path(threads, training, affine, monkeypatch):
-    # large inputs run batch norm's elementwise passes (forward and the fast backward) in batch ranges on ember's
-    # threads; forced here for a small input
+@pytest.mark.parametrize("shape", [(7, 3, 4, 5), (9, 3, 70)])
+def test_batch_norm_on_the_threaded_row_path(threads, block_bytes, training, affine, shape, monkeypatch):
+    # large inputs run batch norm's passes (forward and the fast backward) in ranges of images on ember's threads,
+    # each range in blocks of images; forced here for a small input (one or two images per block; a map shorter
+    # and one longer than 64, the two ways channel sums are reduced)
     from ember.backend import parallel
+    from ember.ops import norm
     monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
     monkeypatch.setitem(parallel._state, "n", threads)
-    x, w, b, g = _data((7, 3, 4, 5)), _data((3,), 1), _data((3,), 2), _data((7, 3, 4, 5), 3)
+    monkeypatch.setattr(norm, "_BN_BLOCK_BYTES", block_bytes)
+    x, w, b, g = _data(shape), _data((3,), 1), _data((3,), 2), _data(shape, 3)
     rm, rv = _data((3,), 4), np.abs(_data((3,), 5)) + 0.5
     e = [ember.from_numpy(a.copy()).requires_grad_() for a in (x, w, b)]
     t = [torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b)]
@@ -269,6 +273,20 @@ def test_batch_norm_on_the_threaded_row_path(threads, training, affine, monkeypa
     tg = torch.autograd.grad(ty, t[:n], torch.from_numpy(g))
     for a, c in zip(eg, tg):
         assert_close(a, c, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4), (2, 3, 0), (0, 3)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_of_an_empty_batch(shape, training):
+    # PyTorch: an empty output, zero gradients, running statistics unchanged
+    outs = []
+    for fw, f in ((ember, F), (torch, TF)):
+        x, w, b = fw.zeros(*shape, requires_grad=True), fw.ones(3, requires_grad=True), fw.zeros(3, requires_grad=True)
+        rm, rv = fw.zeros(3), fw.ones(3)
+        y = f.batch_norm(x, rm, rv, w, b, training)
+        outs.append((y, *fw.autograd.grad(y.sum(), (x, w, b)), rm, rv))
+    for e, t in zip(*outs):
+        assert_close(e, t)
 
 
 def test_instance_norm_running_stats():

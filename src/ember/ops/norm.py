@@ -8,10 +8,12 @@ computed in place on NumPy arrays for the usual backward, and with ember ops on 
 """
 from __future__ import annotations
 
+import functools
+
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import parallel, sum_axes, xp
+from ..backend import parallel, xp
 from . import elementwise as E
 from . import reduce as R
 
@@ -24,7 +26,49 @@ def _const(arr) -> Tensor:
 
 def _as3d(a):
     """(N, C, *) → (N, C, L) (a view when contiguous)."""
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    length = 1
+    for s in a.shape[2:]:
+        length *= s
+    return a.reshape(a.shape[0], a.shape[1], length)
+
+
+# Batch norm works through its input a block of whole images at a time (each thread its own range of images): the
+# several NumPy passes of a step (centre, square-sum; scale, shift) then run over a cache-resident block instead
+# of streaming the whole activation from memory once per pass. Measured 2026-12-02 (2 cores Intel, VGG-style
+# CIFAR net's five layers at batch 64, forward + backward): 27.0 ms whole-array passes vs 19.3 ms in 1 MB blocks.
+_BN_BLOCK_BYTES = 1 << 20
+_ONES: dict = {}
+
+
+def _ones(n, dtype):
+    key = (n, dtype)
+    a = _ONES.get(key)
+    if a is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        a = _ONES[key] = xp.ones(n, dtype)
+    return a
+
+
+def _channel_sums(a):
+    """(n, C, L) → (C,) sums, reduced with BLAS matrix-vector products along the longer of n and L."""
+    nb, c, length = a.shape
+    if length >= 64:
+        return (a.reshape(nb * c, length) @ _ones(length, a.dtype)).reshape(nb, c).sum(0)
+    return (_ones(nb, a.dtype) @ a.reshape(nb, c * length)).reshape(c, length).sum(1)
+
+
+def _image_blocks(fn, x3):
+    """``fn(blocks)`` for each thread's range of images (all of them in one call for small inputs), ``blocks`` a
+    list of (lo, hi) image ranges of about ``_BN_BLOCK_BYTES``; returns the list of results."""
+    n = x3.shape[0]
+    per = max(1, _BN_BLOCK_BYTES // max(1, x3[:1].nbytes))
+    if x3.size >= parallel._ROWS_MIN_ELEMENTS and n > 1:
+        ranges = parallel.split(n)
+    else:
+        ranges = [(0, n)]
+    return parallel.run(functools.partial(fn, [(i, min(i + per, hi)) for i in range(lo, hi, per)])
+                        for lo, hi in ranges)
 
 
 class BatchNorm(Function):
@@ -34,17 +78,25 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, w, b, rm, rv, training, momentum, eps):
         dt = x.dtype.type
-        x3 = _as3d(x)
+        x3 = xp.ascontiguousarray(_as3d(x))
         c = x3.shape[1]
         cnt = x3.shape[0] * x3.shape[2]
+        out = xp.empty(x3.shape, x3.dtype)
+        if out.size == 0:            # PyTorch: an empty output, running statistics unchanged, zero gradients
+            ctx.p = (training, xp.zeros(c, x.dtype), xp.ones(c, x.dtype), cnt, c, eps)
+            ctx.save_for_backward(x, w)
+            return out.reshape(x.shape)
         if training:
-            mean = sum_axes(x3, (0, 2)) / dt(cnt)
-        else:
-            mean, invstd = rm.astype(x.dtype), (1.0 / xp.sqrt(rv + dt(eps))).astype(x.dtype)
-        out = xp.empty(x3.shape, x3.dtype)          # x - mean, then scaled in place below
-        parallel.run_rows(lambda lo, hi: xp.subtract(x3[lo:hi], mean[:, None], out=out[lo:hi]), len(out), out.size)
-        if training:
-            var = xp.einsum("ncl,ncl->c", out, out) / dt(cnt)
+            mean = sum(_image_blocks(lambda blocks: sum(_channel_sums(x3[lo:hi]) for lo, hi in blocks), x3)) / dt(cnt)
+
+            def centre(blocks):      # out = x - mean, and the per-channel sum of its squares while it is cached
+                ss = 0
+                for lo, hi in blocks:
+                    o = out[lo:hi]
+                    xp.subtract(x3[lo:hi], mean[:, None], out=o)
+                    ss = ss + xp.einsum("ncl,ncl->c", o, o)
+                return ss
+            var = sum(_image_blocks(centre, x3)) / dt(cnt)
             invstd = (1.0 / xp.sqrt(var + dt(eps))).astype(x.dtype)
             if rm is not None:
                 m = dt(momentum)
@@ -54,15 +106,26 @@ class BatchNorm(Function):
                 m = dt(momentum)
                 rv *= 1 - m
                 rv += m * var * dt(cnt / max(cnt - 1, 1))
+            alpha = (invstd if w is None else invstd * w)[:, None]
+            beta = None if b is None else b[:, None]
 
-        def affine(lo, hi):          # (x - mean) * invstd * w + b, a row range at a time
-            o = out[lo:hi]
-            o *= invstd[:, None]
-            if w is not None:
-                o *= w[:, None]
-            if b is not None:
-                o += b[:, None]
-        parallel.run_rows(affine, len(out), out.size)
+            def affine(blocks):      # (x - mean) * (invstd * w) + b
+                for lo, hi in blocks:
+                    o = out[lo:hi]
+                    o *= alpha
+                    if beta is not None:
+                        o += beta
+        else:
+            mean, invstd = rm.astype(x.dtype), (1.0 / xp.sqrt(rv + dt(eps))).astype(x.dtype)
+            a = invstd if w is None else invstd * w
+            alpha, beta = a[:, None], ((0 if b is None else b) - mean * a)[:, None]
+
+            def affine(blocks):      # x * alpha + beta, PyTorch's form of the eval transform
+                for lo, hi in blocks:
+                    o = out[lo:hi]
+                    xp.multiply(x3[lo:hi], alpha, out=o)
+                    o += beta
+        _image_blocks(affine, x3)
         ctx.p = (training, mean, invstd, cnt, c, eps)
         ctx.save_for_backward(x, w)
         return out.reshape(x.shape)
@@ -79,36 +142,48 @@ class BatchNorm(Function):
 
 
 def _bn_backward_fast(g, x, w, training, mean, invstd, cnt, n):
-    g3, x3 = _as3d(g), _as3d(x)
-    xhat = xp.empty(x3.shape, x3.dtype)
+    g3, x3 = xp.ascontiguousarray(_as3d(g)), xp.ascontiguousarray(_as3d(x))
+    if x3.size == 0:
+        zc = xp.zeros(x3.shape[1], x3.dtype)
+        return (_const(xp.zeros(x.shape, x.dtype)) if n[0] else None, _const(zc) if len(n) > 1 and n[1] else None,
+                _const(zc.copy()) if len(n) > 2 and n[2] else None, None, None, None, None, None)
+    buf = xp.empty(x3.shape, x3.dtype)           # x̂, then (training) the input gradient in place
+    mean_c, invstd_c = mean[:, None], invstd[:, None]
 
-    def normalize(lo, hi):
-        xp.subtract(x3[lo:hi], mean[:, None], out=xhat[lo:hi])
-        xhat[lo:hi] *= invstd[:, None]
-    parallel.run_rows(normalize, len(xhat), xhat.size)
-    sum_g = sum_axes(g3, (0, 2))
-    sum_gx = xp.einsum("ncl,ncl->c", g3, xhat)
+    def sums(blocks):            # Σg and Σ(g·x̂) per channel, x̂ written block by block
+        sg = sgx = 0
+        for lo, hi in blocks:
+            r = buf[lo:hi]
+            xp.subtract(x3[lo:hi], mean_c, out=r)
+            r *= invstd_c
+            sg = sg + _channel_sums(g3[lo:hi])
+            sgx = sgx + xp.einsum("ncl,ncl->c", g3[lo:hi], r)
+        return sg, sgx
+    parts = _image_blocks(sums, x3)
+    sum_g, sum_gx = sum(p[0] for p in parts), sum(p[1] for p in parts)
     gx = gw = gb = None
     if n[0]:
-        scale = invstd if w is None else invstd * w
+        scale = (invstd if w is None else invstd * w)[:, None]
         if training:
             k1, k2 = (sum_gx / cnt)[:, None], (sum_g / cnt)[:, None]
 
-            def grad_rows(lo, hi):   # (g - xhat * sum_gx/cnt - sum_g/cnt) * scale, a row range at a time
-                r = xhat[lo:hi]
-                r *= k1
-                xp.subtract(g3[lo:hi], r, out=r)
-                r -= k2
-                r *= scale[:, None]
-            parallel.run_rows(grad_rows, len(xhat), xhat.size)
-            gx3 = xhat
+            def grad_rows(blocks):   # (g - x̂ * Σ(g·x̂)/cnt - Σg/cnt) * scale
+                for lo, hi in blocks:
+                    r = buf[lo:hi]
+                    r *= k1
+                    xp.subtract(g3[lo:hi], r, out=r)
+                    r -= k2
+                    r *= scale
         else:
-            gx3 = g3 * scale[:, None]
-        gx = _const(gx3.reshape(x.shape))
+            def grad_rows(blocks):   # g * scale
+                for lo, hi in blocks:
+                    xp.multiply(g3[lo:hi], scale, out=buf[lo:hi])
+        _image_blocks(grad_rows, x3)
+        gx = _const(buf.reshape(x.shape))
     if len(n) > 1 and n[1]:
-        gw = _const(sum_gx)
+        gw = _const(xp.asarray(sum_gx, x.dtype))
     if len(n) > 2 and n[2]:
-        gb = _const(sum_g)
+        gb = _const(xp.asarray(sum_g, x.dtype))
     return gx, gw, gb, None, None, None, None, None
 
 
