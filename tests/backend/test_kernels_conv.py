@@ -40,7 +40,7 @@ CASES = [
 DESIGNS = {
     "auto": {},
     "col2im": {"_ADJOINT_MAX_WASTE": 0},
-    "adjoint": {"_ADJOINT_MAX_WASTE": math.inf},
+    "adjoint": {"_ADJOINT_MAX_WASTE": math.inf, "_ADJOINT_MIN_PIXELS": 0},
     "one_chunk": {"_CHUNK_COLS": 10**9, "_CHUNK_MIN_FLOPS": 10**12, "_CHUNK_BYTES": 10**12},
     "per_image": {"_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_CHUNK_BYTES": 1},
     # im2col layouts: one GEMM per image for every map size, or never

@@ -48,6 +48,10 @@ Pads = tuple[tuple[int, int], ...]
 
 # Dispatch thresholds (the module docstring gives the measurements behind them).
 _ADJOINT_MAX_WASTE = 1.35      # stride-1 grad_input as a conv of gy while |x| <= this * |gy| (pixels)
+# ... and while x has more than this many pixels per image: on small maps the weight copy the adjoint needs (flipped,
+# in/out swapped) costs more than col2im's adds (2026-12-02, 2 threads, batch 32, 3x3, ms, adjoint vs col2im:
+# 512>512 4x4 11.9 vs 8.4, 256>256 8x8 9.9 vs 9.3; but 128>128 16x16 10.8 vs 12.9, 64>64 32x32 14.1 vs 17.9)
+_ADJOINT_MIN_PIXELS = 64
 _CHUNK_COLS = 2048             # im2col columns per batch chunk: the copy stays in cache for the GEMM ...
 _CHUNK_MIN_FLOPS = 8_000_000   # ... unless that is too little work per chunk
 _CHUNK_BYTES = 8 << 20         # ... and never a buffer larger than this
@@ -507,7 +511,8 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
     if math.prod(x_shape) == 0 or gy.size == 0:
         return np.zeros(x_shape, gy.dtype)
     if all(s == 1 for s in stride) and math.prod(out) * _ADJOINT_MAX_WASTE >= math.prod(x_shape[2:]) \
-            and (w.shape[0] <= 4 * c or math.prod(ksize) == 1):
+            and (w.shape[0] <= 4 * c or math.prod(ksize) == 1) \
+            and (math.prod(x_shape[2:]) > _ADJOINT_MIN_PIXELS or math.prod(ksize) == 1):
         # the adjoint is a stride-1 conv of gy with the flipped weight: forward speed when gy needs little
         # padding ('same' convs) and the gathered K*C_out columns are not much wider than col2im's K*C_in
         tpads = tuple((d * (k - 1) - lo, s - o + lo) for s, k, d, (lo, _), o
@@ -533,7 +538,9 @@ def _grad_input_col2im(gy, w, x_shape, stride, pads, dilation, groups) -> np.nda
     og = o // groups
     ksize, out, spatial = w.shape[2:], gy.shape[2:], x_shape[2:]
     kk, p = math.prod(ksize), math.prod(out)
-    wt = np.ascontiguousarray(w.reshape(groups, og, cg * kk).swapaxes(1, 2))    # (G, Cg*K, Og)
+    wt = w.reshape(groups, og, cg * kk).swapaxes(1, 2)        # (G, Cg*K, Og), read transposed by the BLAS
+    if groups > 1:
+        wt = np.ascontiguousarray(wt)
     chunks = _chunks(n, c * kk * p * gy.itemsize, p, 2 * og * c * kk * p)
     nb = chunks[0][1]
     batch_last = nb > 1 and (stride[-1] == 1 or nb > out[-1])
