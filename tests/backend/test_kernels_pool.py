@@ -61,6 +61,9 @@ def test_max_pool(case, dtype, kind):
     assert y.dtype == dtype and idx.dtype == np.int64 and y.shape == tuple(ty.shape)
     np.testing.assert_array_equal(y, ty.detach().numpy())        # NaNs compare equal here
     np.testing.assert_array_equal(idx, ti.numpy())
+    y2, none = K.max_pool_forward(x, k, s, p, d, ceil, indices=False)   # values only: one dim after another
+    assert none is None and y2.dtype == dtype
+    np.testing.assert_array_equal(y2, ty.detach().numpy())
     gy = rng.standard_normal(y.shape).astype(dtype)
     ref = _grad(ty, tx, gy)
     for kw in ({}, {"kernel": k, "stride": s, "dilation": d}):     # bincount path and (if disjoint) assignment

@@ -124,6 +124,35 @@ def _running_max(views, taps: int, nan_aware: bool = True, with_codes: bool = Tr
     return y, code
 
 
+def _separable_max(xp: np.ndarray, kernel, stride, dilation, out, dst: np.ndarray) -> None:
+    """The window maxima of xp (N, C, *S) into dst (N, C, *out), one spatial dim after another (a window is a
+    product of per-dim ranges): the outer dims first, whose tap views keep whole contiguous rows, so the
+    strided short-row reads of the last dim touch only what the outer dims left. NaN propagates.
+    (k_1 + ... + k_d reads of shrinking arrays instead of k_1 * ... * k_d strided reads of the output's size:
+    values-only 3x3/3 on (100, 32, 24, 24) 1.75 -> 0.97 ms, 2x2/2 on (64, 64, 32, 32) 3.32 -> 1.87 ms, one
+    thread, 2026-12-02.)"""
+    a = xp
+    nd = len(out)
+    for ax in range(nd):
+        k, s, d, o = kernel[ax], stride[ax], dilation[ax], out[ax]
+
+        def tap(t, a=a, ax=ax, s=s, d=d, o=o):
+            idx = [slice(None)] * a.ndim
+            idx[2 + ax] = slice(t * d, t * d + (o - 1) * s + 1, s)
+            return a[tuple(idx)]
+        r = dst if ax == nd - 1 else None
+        if k == 1:
+            if r is None:
+                r = np.array(tap(0))
+            else:
+                np.copyto(r, tap(0))
+        else:
+            r = np.maximum(tap(0), tap(1), out=r)
+            for t in range(2, k):
+                np.maximum(r, tap(t), out=r)
+        a = r
+
+
 _POOL_PARALLEL_MIN = 1 << 16   # inputs smaller than this (elements) pool in one thread
 _POOL_BLOCK_BYTES = 2 << 20    # input planes pooled together (all taps) per block (measured best of 128 KB-8 MB)
 # the disjoint-window backward runs plane ranges on the threads from this many input elements (2026-12-02, 2 cores
@@ -168,6 +197,9 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
         for b0, b1 in blocks[lo:hi]:
             xs = xv[b0:b1]
             xp = _padded(xs, padding, hi_pad, -np.inf)
+            if not indices:
+                _separable_max(xp, kernel, stride, dilation, out, yv[b0:b1])
+                continue
             # NaN-aware comparisons only when the block holds a NaN (a NaN sum also flags inf - inf: merely slower)
             nan_aware = indices and bool(np.isnan(np.sum(xs)))
             _, code = _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), len(taps), nan_aware,
