@@ -124,6 +124,33 @@ def test_trajectory_matches_torch(name, kwargs, feedback, blocked, monkeypatch):
     assert eo.state_dict()["param_groups"] == to.state_dict()["param_groups"]
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("kwargs", [k for n, k in CASES if n == "SGD"])
+def test_sgd_on_threads_matches_torch(kwargs, threads, monkeypatch):
+    # large parameter sets are updated on ember's threads, a group of whole parameters per thread (forced here)
+    from ember.backend import parallel
+    from ember.optim import sgd
+    monkeypatch.setattr(sgd, "_PARALLEL_MIN", 0)
+    monkeypatch.setitem(parallel._state, "n", threads)
+    ep, tp = _make(shapes=[(4, 3), (5,), (), (7,), (2, 2)])
+    eo, to = ember.optim.SGD(ep, **kwargs), torch.optim.SGD(tp, **kwargs)
+    rng = np.random.default_rng(3)
+    for i in range(6):
+        _set_grads(ep, tp, rng, True)
+        eo.step()
+        to.step()
+        _assert_params(ep, tp, 2e-5, 2e-6, f"step {i}")
+    _assert_state(eo, to, ep, tp, 2e-5, 2e-6)
+
+
+def test_sgd_parameter_groups_per_thread_are_balanced():
+    from ember.optim.sgd import _balanced
+    groups = _balanced([10, 1, 7, 3, 3, 0], 2)
+    assert sorted(i for g in groups for i in g) == list(range(6))       # each parameter exactly once
+    assert sorted(sum([10, 1, 7, 3, 3, 0][i] for i in g) for g in groups) == [11, 13]   # greedy, largest first
+    assert _balanced([5], 3) == [[0]]
+
+
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
 def test_param_groups_and_missing_grads(name):
     """Per-group options; a parameter without a gradient is skipped and gets no state."""

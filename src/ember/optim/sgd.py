@@ -1,9 +1,13 @@
 """Stochastic gradient descent with optional (Nesterov) momentum."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from .optimizer import Optimizer, _bump, _grad_with_weight_decay, _params_with_grad, _state_tensor, _to_scalar
+from ..backend import parallel
+from .optimizer import (Optimizer, _blocks, _bump, _grad_with_weight_decay, _params_with_grad, _state_tensor,
+                        _to_scalar)
 
 __all__ = ["SGD", "sgd"]
 
@@ -59,23 +63,64 @@ class SGD(Optimizer):
         return loss
 
 
+# Parameters of at least this many elements in all are updated on ember's threads, each thread a group of whole
+# parameters of about equal size: the update then streams from memory (ResNet-18's 11.2M parameters, momentum:
+# 10.2 ms on one thread, 7.9 ms on two, 2026-12-02); smaller sets stay in cache and on one thread.
+_PARALLEL_MIN = 1 << 20
+
+
 def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: list, *, weight_decay: float,
         momentum: float, lr: float, dampening: float, nesterov: bool, maximize: bool) -> None:
-    """The SGD update on arrays, in place; ``momentum_buffers[i] is None`` creates that buffer."""
-    for i, p in enumerate(params):
-        p, g = np.atleast_1d(p, grads[i])  # 0-d arrays as 1-element views, so `out=` works
+    """The SGD update on arrays, in place; ``momentum_buffers[i] is None`` creates that buffer. Large parameters
+    are updated block by block (``_blocks``: the passes stay in cache; ResNet-18's parameters with momentum
+    13.3 -> 11.3 ms on one thread, 2026-12-02), large parameter sets on ember's threads."""
+
+    def update(indices):
+        scratch = {}
+        for i in indices:
+            _sgd_one(i, params, grads, momentum_buffers, scratch, weight_decay=weight_decay, momentum=momentum,
+                     lr=lr, dampening=dampening, nesterov=nesterov, maximize=maximize)
+
+    sizes = [p.size for p in params]
+    if sum(sizes) >= _PARALLEL_MIN and parallel.num_threads() > 1 and len(params) > 1:
+        parallel.run(functools.partial(update, group) for group in _balanced(sizes, parallel.num_threads()))
+    else:
+        update(range(len(params)))
+
+
+def _balanced(sizes: list[int], parts: int) -> list[list[int]]:
+    """Indices of ``sizes`` in at most ``parts`` groups of near-equal total (largest first, into the lightest)."""
+    groups, totals = [[] for _ in range(min(parts, len(sizes)))], [0] * min(parts, len(sizes))
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        k = totals.index(min(totals))
+        groups[k].append(i)
+        totals[k] += sizes[i]
+    return [g for g in groups if g]
+
+
+def _sgd_one(i, params, grads, momentum_buffers, scratch, *, weight_decay, momentum, lr, dampening, nesterov,
+             maximize) -> None:
+    p, g = np.atleast_1d(params[i], grads[i])  # 0-d arrays as 1-element views, so `out=` works
+    if momentum != 0 and momentum_buffers[i] is None:
         g = _grad_with_weight_decay(p, g, weight_decay, maximize)
-        if momentum != 0:
-            buf = momentum_buffers[i]
-            if buf is None:
-                momentum_buffers[i] = np.array(g, copy=True).reshape(params[i].shape)
-                buf = np.atleast_1d(momentum_buffers[i])
-            else:
-                buf = np.atleast_1d(buf)
-                buf *= momentum
-                if dampening == 0:
-                    buf += g
-                else:
-                    buf += np.multiply(g, 1 - dampening)
-            g = np.multiply(buf, momentum) + g if nesterov else buf
-        p -= np.multiply(g, lr)
+        momentum_buffers[i] = np.array(g, copy=True).reshape(params[i].shape)
+        p -= np.multiply(np.multiply(g, momentum) + g if nesterov else g, lr)
+        return
+    if momentum == 0:
+        for p_b, g_b, tmp in _blocks([p, g], scratch):
+            g_b = _grad_with_weight_decay(p_b, g_b, weight_decay, maximize)
+            p_b -= np.multiply(g_b, lr, out=tmp)
+        return
+    for p_b, g_b, buf, tmp in _blocks([p, g, np.atleast_1d(momentum_buffers[i])], scratch):
+        g_b = _grad_with_weight_decay(p_b, g_b, weight_decay, maximize)
+        buf *= momentum
+        if dampening == 0:
+            buf += g_b
+        else:
+            buf += np.multiply(g_b, 1 - dampening, out=tmp)
+        if nesterov:
+            d = np.multiply(buf, momentum, out=tmp)
+            d += g_b
+        else:
+            d = buf
+        p_b -= np.multiply(d, lr, out=tmp)
