@@ -143,6 +143,28 @@ def test_sgd_on_threads_matches_torch(kwargs, threads, monkeypatch):
     _assert_state(eo, to, ep, tp, 2e-5, 2e-6)
 
 
+@pytest.mark.parametrize("name,kwargs", [("Adam", {}), ("AdamW", {"amsgrad": True}), ("SGD", {"momentum": 0.9})])
+def test_zero_learning_rate_steps_then_warm_up(name, kwargs):
+    # a warm-up schedule starts at lr = 0: the state moves, the parameters do not, then training proceeds as torch
+    ep, tp = _make()
+    eo, to = getattr(ember.optim, name)(ep, lr=0.05, **kwargs), getattr(torch.optim, name)(tp, lr=0.05, **kwargs)
+    es = ember.optim.lr_scheduler.LambdaLR(eo, lambda k: min(1.0, k / 3))
+    ts = torch.optim.lr_scheduler.LambdaLR(to, lambda k: min(1.0, k / 3))
+    start = [p.detach().numpy().copy() for p in tp]
+    rng = np.random.default_rng(4)
+    for i in range(6):
+        assert eo.param_groups[0]["lr"] == to.param_groups[0]["lr"] == 0.05 * min(1.0, i / 3)
+        _set_grads(ep, tp, rng, True)
+        eo.step()
+        to.step()
+        es.step()
+        ts.step()
+        _assert_params(ep, tp, 2e-5, 2e-6, f"step {i}")
+        if i == 0:
+            assert all(np.array_equal(e._data, s) for e, s in zip(ep, start))     # lr = 0: unchanged
+    _assert_state(eo, to, ep, tp, 2e-5, 2e-6)
+
+
 def test_sgd_parameter_groups_per_thread_are_balanced():
     from ember.optim.sgd import _balanced
     groups = _balanced([10, 1, 7, 3, 3, 0], 2)

@@ -104,7 +104,13 @@ def _adam_block(p, grad, exp_avg, exp_avg_sq, max_sq=None, *, tmp, amsgrad, beta
         denom = np.sqrt(max_sq, out=tmp)
     else:
         denom = np.sqrt(exp_avg_sq, out=tmp)
-    denom *= -1.0 / (bias_correction2 ** 0.5 * step_size)
-    denom += -eps / step_size
-    np.divide(exp_avg, denom, out=denom)
+    if step_size == 0:              # lr = 0 (a warm-up's first step): PyTorch's form, p += -0 * (m / d)
+        denom /= bias_correction2 ** 0.5
+        denom += eps
+        np.divide(exp_avg, denom, out=denom)
+        denom *= -step_size
+    else:
+        denom *= -1.0 / (bias_correction2 ** 0.5 * step_size)
+        denom += -eps / step_size
+        np.divide(exp_avg, denom, out=denom)
     p += denom
