@@ -35,7 +35,8 @@ def _as3d(a):
 # Batch norm works through its input a block of whole images at a time (each thread its own range of images): the
 # several NumPy passes of a step (centre, square-sum; scale, shift) then run over a cache-resident block instead
 # of streaming the whole activation from memory once per pass. Measured 2026-12-02 (2 cores Intel, VGG-style
-# CIFAR net's five layers at batch 64, forward + backward): 27.0 ms whole-array passes vs 19.3 ms in 1 MB blocks.
+# CIFAR net's five layers at batch 64, forward + backward): 26.4-27.0 ms in whole-array passes, 20.8-23.3 ms in
+# 1 MB blocks.
 _BN_BLOCK_BYTES = 1 << 20
 _ONES: dict = {}
 
