@@ -573,3 +573,24 @@ def test_edge_cases_match_torch(name, make, kw):
             return
         got = getattr(F, name)(*ea, **kw)
     assert_close(got, expect, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (4, 5, 3)])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("targets", ["all_ignored", "some_ignored"])
+def test_cross_entropy_ignored_targets_get_zero_gradient(shape, label_smoothing, targets):
+    # every target ignored: the mean loss is nan (0 / 0) but the gradient is 0, as in PyTorch
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    t = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    t[...] = -100 if targets == "all_ignored" else t
+    if targets == "some_ignored":
+        t.flat[::3] = -100
+    grads = []
+    for fw in (ember, torch):
+        xt = fw.from_numpy(x.copy()).requires_grad_()
+        loss = fw.nn.functional.cross_entropy(xt, fw.from_numpy(t), label_smoothing=label_smoothing)
+        loss.backward()
+        grads.append((loss.detach().numpy(), xt.grad.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-5, equal_nan=True)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-7)
