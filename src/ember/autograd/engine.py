@@ -160,7 +160,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
                     g = _run_pre_hooks(node, grads)[0]
                 if accumulate and g is not None:
                     _accumulate_into(node.variable, g, create_graph, routed)
-                    post = getattr(node.variable, "_post_acc_hooks", None)
+                    post = node.variable.__dict__.get("_post_acc_hooks")   # a getattr miss costs ~0.8 us
                     if post:
                         for h in list(post):
                             h(node.variable)
@@ -271,8 +271,9 @@ def _accumulate_into(t, g, create_graph, routed):
             t._grad = g
         else:
             a = g._data
-            if id(g) in routed or a.base is not None or not a.flags.writeable or g.grad_fn is not None \
-                    or not a.flags.c_contiguous:
+            flags = a.flags
+            if id(g) in routed or a.base is not None or not flags.writeable or g.grad_fn is not None \
+                    or not flags.c_contiguous:
                 a = a.copy()
             t._grad = Tensor._make(a, False, None, 0)
             routed.add(id(g))
