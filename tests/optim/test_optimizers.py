@@ -114,14 +114,18 @@ def test_trajectory_matches_torch(name, kwargs, feedback, blocked, monkeypatch):
     ep, tp = _make()
     eo = getattr(ember.optim, name)(ep, **kwargs)
     to = getattr(torch.optim, name)(tp, **kwargs)
-    rng = np.random.default_rng(1)
-    for i in range(20):
+    _steps_match(eo, to, ep, tp, np.random.default_rng(1), 20, feedback)
+    assert eo.state_dict()["param_groups"] == to.state_dict()["param_groups"]
+
+
+def _steps_match(eo, to, ep, tp, rng, steps, feedback):
+    """Step both optimizers on the same gradients; parameters after every step and the final state agree."""
+    for i in range(steps):
         _set_grads(ep, tp, rng, feedback)
         eo.step()
         to.step()
         _assert_params(ep, tp, 2e-5, 2e-6, f"step {i}")
     _assert_state(eo, to, ep, tp, 2e-5, 2e-6)
-    assert eo.state_dict()["param_groups"] == to.state_dict()["param_groups"]
 
 
 @pytest.mark.parametrize("threads", [2, 3])
@@ -134,13 +138,7 @@ def test_sgd_on_threads_matches_torch(kwargs, threads, monkeypatch):
     monkeypatch.setitem(parallel._state, "n", threads)
     ep, tp = _make(shapes=[(4, 3), (5,), (), (7,), (2, 2)])
     eo, to = ember.optim.SGD(ep, **kwargs), torch.optim.SGD(tp, **kwargs)
-    rng = np.random.default_rng(3)
-    for i in range(6):
-        _set_grads(ep, tp, rng, True)
-        eo.step()
-        to.step()
-        _assert_params(ep, tp, 2e-5, 2e-6, f"step {i}")
-    _assert_state(eo, to, ep, tp, 2e-5, 2e-6)
+    _steps_match(eo, to, ep, tp, np.random.default_rng(3), 6, True)
 
 
 @pytest.mark.parametrize("name,kwargs", [("Adam", {}), ("AdamW", {"amsgrad": True}), ("SGD", {"momentum": 0.9})])
