@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ember.backend import parallel
 from ember.backend.kernels import conv as K
+from ember.backend.kernels import winograd as W
 
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 TORCH_CONVT = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -143,6 +144,95 @@ def test_conv_transpose(case, dtype):
     gw = K.conv_transpose_grad_weight(gy, x, w.shape, stride, pad, dil, groups)
     np.testing.assert_allclose(gx, gx_ref.numpy(), **_tol(dtype, o * math.prod(k)))
     np.testing.assert_allclose(gw, gw_ref.numpy(), **_tol(dtype, n * math.prod(y.shape[2:])))
+
+
+# Winograd F(2x2, 3x3): (N, C_in, (H, W), C_out, ((top, bottom), (left, right)))
+WINOGRAD_CASES = [
+    (3, 5, (7, 9), 4, ((1, 1), (1, 1))),       # odd output sizes: the last tiles overhang
+    (2, 3, (6, 6), 6, ((0, 0), (0, 0))),       # unpadded
+    (4, 4, (5, 8), 3, ((2, 0), (1, 2))),       # asymmetric padding
+    (5, 2, (1, 1), 3, ((1, 1), (1, 1))),       # one output pixel per image
+    (1, 6, (12, 10), 5, ((2, 2), (2, 2))),     # wider than the input
+    (7, 3, (4, 6), 2, ((1, 1), (1, 1))),
+]
+# the block plan: one tile per GEMM row block and one image per block over 3 threads, or the default plan
+WINOGRAD_PLANS = {"small_blocks": {"_GEMM_ROWS": 1, "_RUN": 1, "threads": 3}, "default": {}}
+
+
+def _force_winograd(monkeypatch, plan):
+    monkeypatch.setattr(W, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(W, "MIN_WIDE_CHANNELS", 1)
+    monkeypatch.setattr(W, "_MIN_TILES", 1)
+    for name, value in WINOGRAD_PLANS[plan].items():
+        if name == "threads":
+            monkeypatch.setitem(parallel._state, "n", value)
+        else:
+            monkeypatch.setattr(W, name, value)
+    calls = []
+    conv3x3 = W.conv3x3
+    monkeypatch.setattr(W, "conv3x3", lambda *a, **k: calls.append(a[0].shape) or conv3x3(*a, **k))
+    return calls
+
+
+@pytest.mark.parametrize("plan", list(WINOGRAD_PLANS))
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=[str(i) for i in range(len(WINOGRAD_CASES))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_winograd_forward_and_grad_input(case, dtype, plan, monkeypatch):
+    calls = _force_winograd(monkeypatch, plan)
+    n, c, spatial, o, pads = case
+    rng = np.random.default_rng(WINOGRAD_CASES.index(case))
+    x = rng.standard_normal((n, c, *spatial)).astype(dtype)
+    w = rng.standard_normal((o, c, 3, 3)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tw = torch.tensor(w, dtype=torch.float64)
+    (top, bottom), (left, right) = pads
+    ty = F.conv2d(F.pad(tx, (left, right, top, bottom)), tw, torch.tensor(b, dtype=torch.float64))
+    y = K.conv_forward(x, w, (1, 1), pads, (1, 1), 1, bias=b)
+    assert calls == [x.shape]
+    assert y.dtype == dtype and y.flags.c_contiguous and y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **_tol(dtype, c * 9))
+
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    (gx_ref,) = torch.autograd.grad(ty, tx, torch.tensor(gy, dtype=torch.float64))
+    # grad_input by the adjoint conv (gy padded by 2 - pad), whichever path the dispatch picks, and by the
+    # Winograd kernel directly
+    tpads = tuple((2 - lo, s - d + lo) for s, d, (lo, _) in zip(spatial, y.shape[2:], pads))
+    for gx in (K.conv_grad_input(gy, w, x.shape, (1, 1), pads, (1, 1), 1),
+               W.conv3x3(gy, W.weight_adjoint(w), tpads)):
+        assert gx.dtype == dtype and gx.shape == x.shape and gx.flags.c_contiguous
+        np.testing.assert_allclose(gx, gx_ref.numpy(), **_tol(dtype, o * 9))
+
+
+def test_winograd_dispatch():
+    """The layers it measured faster on take it; thin, small-map, strided, grouped and 5x5 convs do not."""
+    def takes(x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1, 1)), groups=1, dtype=np.float32):
+        return W.applies(x_shape, w_shape, stride, pads, (1, 1), groups, dtype)
+    assert takes((32, 128, 16, 16), (128, 128, 3, 3))
+    assert takes((32, 256, 8, 8), (256, 256, 3, 3))
+    assert takes((32, 64, 16, 16), (128, 64, 3, 3))
+    assert not takes((32, 64, 32, 32), (64, 64, 3, 3))            # thin
+    assert not takes((32, 512, 4, 4), (512, 512, 3, 3))           # too few tiles per weight
+    assert not takes((32, 128, 16, 16), (128, 128, 3, 3), stride=(2, 2))
+    assert not takes((32, 128, 16, 16), (128, 64, 3, 3), groups=2)
+    assert not takes((32, 128, 16, 16), (128, 128, 5, 5))
+    assert not takes((32, 128, 16, 16), (128, 128, 3, 3), dtype=np.float16)
+
+
+def test_winograd_on_a_real_layer_matches_torch():
+    """The default dispatch on a ResNet-sized layer (128 channels, 16x16, batch 8) vs PyTorch in float32."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 128, 16, 16)).astype(np.float32)
+    w = (rng.standard_normal((128, 128, 3, 3)) / 34).astype(np.float32)
+    assert W.applies(x.shape, w.shape, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, x.dtype)
+    tx, tw = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w)
+    ty = F.conv2d(tx, tw, padding=1)
+    gy = rng.standard_normal(ty.shape).astype(np.float32)
+    ty.backward(torch.from_numpy(gy))
+    np.testing.assert_allclose(K.conv_forward(x, w, (1, 1), (1, 1), (1, 1), 1), ty.detach().numpy(),
+                               rtol=1e-4, atol=2e-5 * math.sqrt(128 * 9))
+    np.testing.assert_allclose(K.conv_grad_input(gy, w, x.shape, (1, 1), (1, 1), (1, 1), 1), tx.grad.numpy(),
+                               rtol=1e-4, atol=2e-5 * math.sqrt(128 * 9))
 
 
 def test_same_padding_puts_the_extra_element_high():

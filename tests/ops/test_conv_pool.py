@@ -113,6 +113,23 @@ def test_conv2d_gradcheck_and_gradgradcheck():
     assert ember.autograd.gradgradcheck(f, (x, w, b))
 
 
+def test_conv2d_winograd_gradcheck_and_gradgradcheck(monkeypatch):
+    """First and second derivatives with every 3x3 stride-1 kernel call on the Winograd path (forced)."""
+    from ember.backend.kernels import winograd as W
+    for name in ("MIN_CHANNELS", "MIN_WIDE_CHANNELS", "_MIN_TILES"):
+        monkeypatch.setattr(W, name, 1)
+    calls = []
+    conv3x3 = W.conv3x3
+    monkeypatch.setattr(W, "conv3x3", lambda *a, **k: calls.append(1) or conv3x3(*a, **k))
+    x = ember.randn(2, 3, 5, 6, dtype=ember.float64).requires_grad_()
+    w = ember.randn(4, 3, 3, 3, dtype=ember.float64).requires_grad_()
+    b = ember.randn(4, dtype=ember.float64).requires_grad_()
+    f = lambda x, w, b: F.conv2d(x, w, b, padding=1)
+    assert ember.autograd.gradcheck(f, (x, w, b))
+    assert ember.autograd.gradgradcheck(f, (x, w, b))
+    assert calls
+
+
 def test_conv_errors():
     x = ember.randn(100, 3, 28, 28)
     w = ember.randn(32, 1, 5, 5)

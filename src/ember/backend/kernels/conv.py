@@ -25,12 +25,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
 from .. import parallel
+from . import winograd
+from .scratch import scratch as _scratch
 
 __all__ = [
     "same_padding",
@@ -56,32 +57,12 @@ _CHUNK_COLS = 2048             # im2col columns per batch chunk: the copy stays 
 _CHUNK_MIN_FLOPS = 8_000_000   # ... unless that is too little work per chunk
 _CHUNK_BYTES = 8 << 20         # ... and never a buffer larger than this
 _THREAD_MIN_FLOPS = 2_000_000  # a chunk per thread when each gets this much (a thread hand-off costs ~50 us)
-_SCRATCH_MAX = 64 << 20        # work buffers up to this size are kept per thread for reuse
 _SMALL_GROUP = 4               # per-group GEMMs this thin (depthwise) run as broadcast multiply-adds
 _IMAGE_MAJOR_MIN_P = 256       # output pixels per image from which each image gets its own GEMM ...
 _IMAGE_MAJOR_BYTES = 1 << 20   # ... and chunks stay this small (the columns still cached for the GEMMs)
 _CHANNELS_LAST_MIN_C = 16      # ungrouped convs with this many input channels run channels-last ...
 _CHANNELS_LAST_PIXELS = 4      # ... when the batch has this many output pixels per output channel ...
 _CHANNELS_LAST_BYTES = 16 << 20  # ... on chunks whose columns take at most this
-
-_tls = threading.local()
-
-
-def _scratch(slot: str, shape, dtype) -> np.ndarray:
-    """A per-thread work buffer reused across calls (fresh memory costs page faults as much as a copy pass).
-
-    Only for temporaries of a chunk or block (an unusually large one is allocated afresh, not kept); never
-    returned to a caller.
-    """
-    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-    if nbytes > _SCRATCH_MAX:
-        return np.empty(shape, dtype)
-    bufs = _tls.__dict__.setdefault("bufs", {})
-    buf = bufs.get(slot)
-    if buf is None or buf.nbytes < nbytes:
-        buf = bufs[slot] = np.empty(max(nbytes, 1 << 16), np.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
-
 
 # ----------------------------------------------------------------------------------------- geometry
 def same_padding(kernel_size: Sequence[int], dilation: Sequence[int]) -> Pads:
@@ -475,6 +456,8 @@ def conv_forward(x: np.ndarray, w: np.ndarray, stride, padding, dilation, groups
         return y
     if _is_pointwise(ksize, pads, out):
         return _forward_pointwise(x, w, stride, groups, bias)
+    if winograd.applies(x.shape, w.shape, stride, pads, dilation, groups, x.dtype):
+        return winograd.conv3x3(x, winograd.weight(w), pads, bias)
     if _channels_last(x.shape[1], w.shape[0], x.shape[0] * math.prod(out), groups):
         return _forward_cl(x, np.moveaxis(w, 1, -1), ksize, stride, pads, dilation, out, bias)
     return _forward_im2col(x, w, stride, pads, dilation, groups, out, bias)
@@ -510,13 +493,17 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
         raise RuntimeError(f"conv: grad_output dtype ({gy.dtype}) and weight dtype ({w.dtype}) should be the same")
     if math.prod(x_shape) == 0 or gy.size == 0:
         return np.zeros(x_shape, gy.dtype)
-    if all(s == 1 for s in stride) and math.prod(out) * _ADJOINT_MAX_WASTE >= math.prod(x_shape[2:]) \
-            and (w.shape[0] <= 4 * c or math.prod(ksize) == 1) \
+    adjoint = all(s == 1 for s in stride) and math.prod(out) * _ADJOINT_MAX_WASTE >= math.prod(x_shape[2:])
+    if adjoint:
+        tpads = tuple((d * (k - 1) - lo, s - o + lo) for s, k, d, (lo, _), o
+                      in zip(x_shape[2:], ksize, dilation, pads, out))
+        if winograd.applies((n, w.shape[0], *out), (c, w.shape[0], *ksize), stride, tpads, dilation, groups,
+                            gy.dtype):
+            return winograd.conv3x3(gy, winograd.weight_adjoint(w), tpads)
+    if adjoint and (w.shape[0] <= 4 * c or math.prod(ksize) == 1) \
             and (math.prod(x_shape[2:]) > _ADJOINT_MIN_PIXELS or math.prod(ksize) == 1):
         # the adjoint is a stride-1 conv of gy with the flipped weight: forward speed when gy needs little
         # padding ('same' convs) and the gathered K*C_out columns are not much wider than col2im's K*C_in
-        tpads = tuple((d * (k - 1) - lo, s - o + lo) for s, k, d, (lo, _), o
-                      in zip(x_shape[2:], ksize, dilation, pads, out))
         if _channels_last(w.shape[0], c, n * math.prod(x_shape[2:]), groups) \
                 and not _is_pointwise(ksize, tpads, x_shape[2:]):
             # the flipped weight with its (adjoint) input channels last, in one copy: (C_in, *k, C_out)

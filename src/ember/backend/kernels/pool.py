@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import parallel
-from .conv import _scratch
+from .scratch import scratch as _scratch
 
 __all__ = [
     "pool_output_size",

@@ -1,0 +1,155 @@
+"""3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2016), on NumPy arrays.
+
+A 2x2 block of outputs needs a 4x4 tile of the input. Transformed, the 9 multiply-adds per output of a direct
+3x3 convolution become 16 per 4 outputs: per tile and channel the 4x4 input tile ``d`` becomes ``B^T d B``, the
+3x3 filter ``g`` becomes ``G g G^T`` (both 4x4), and the outputs are ``A^T m A`` of the 4x4 products ``m`` summed
+over the input channels. The channel sums are the GEMMs: for each of the 16 positions ``ab`` of the transformed
+tile, ``M[ab] (tiles, C_out) = V[ab] (tiles, C_in) @ U[ab] (C_in, C_out)`` -- 16 GEMMs with 2.25x fewer
+multiply-adds in all than im2col's one. ``B^T``/``A^T`` hold only 0 and +-1, so the tile transforms are a few
+additions of strided views (separable: rows, then columns).
+
+Layout: per block, a few images are interleaved channels-last, ``(H', W', images, C)``, so every addition runs
+over contiguous runs of ``images * C`` values; a block covers enough tile rows for ~256 GEMM rows, which keeps
+its buffers in the core's cache. Blocks run on ember's threads.
+
+Where it pays (2 threads, batch 32, 3x3 'same', ms, im2col -> Winograd, forward / grad-input, 2026-12-02):
+128>128 on 16x16 11.0 -> 9.6 / 11.0 -> 9.0, on 8x8 3.0 -> 2.7 / 3.2 -> 2.6; 128>256 on 8x8 5.2 -> 4.6 /
+5.1 -> 4.7; 256>256 on 8x8 9.8 -> 8.0 / 9.6 -> 7.6; 64>128 on 16x16 5.8 -> 5.9 / 6.9 -> 5.9. Where it does
+not: thin layers (32>32 on 32x32 5.3 -> 7.7, 64>64 14.7 -> 15.1: the transforms and the layout copies are
+NumPy passes over C-long runs, and the K = C GEMMs are thin), and few tiles per weight (512>512 on 4x4
+8.9 -> 10.9, on 2x2 2.7 -> 8.0: the weight transform, 16 values per filter tap pair, is memory-bound).
+Hence ``MIN_CHANNELS``, ``MIN_WIDE_CHANNELS`` and ``_MIN_TILES``.
+Numerically the transforms add and halve exactly in binary except for the 1/2 in ``G``: float32 results
+differ from im2col's by ~1e-6 of the output's scale.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import parallel
+from .scratch import scratch as _scratch
+
+__all__ = ["applies", "weight", "weight_adjoint", "conv3x3"]
+
+MIN_CHANNELS = 64          # both channel counts at least this (see the module docstring) ...
+MIN_WIDE_CHANNELS = 128    # ... and one of them at least this
+_MIN_TILES = 512           # 2x2 output tiles over the batch, per weight transform
+_GEMM_ROWS = 256           # tiles per block: enough rows for an efficient GEMM, few enough to stay in cache
+_RUN = 256                 # images interleaved per block until runs of images * C_in values are this long
+
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+_KG = np.kron(_G, _G)                      # (16, 9): G g G^T for a row-major flattened 3x3 g
+_KG_FLIP = np.kron(_G[:, ::-1], _G[:, ::-1])  # the same for the spatially flipped filter
+
+
+def applies(x_shape, w_shape, stride, pads, dilation, groups: int, dtype) -> bool:
+    """Whether ``conv3x3`` computes this convolution of an input x_shape (2d, 3x3, stride 1, undilated,
+    ungrouped, non-negative padding, float32/64) and is the faster kernel for it (wide enough layers, enough
+    output tiles per weight)."""
+    if not (len(w_shape) == 4 and tuple(w_shape[2:]) == (3, 3) and groups == 1 and tuple(stride) == (1, 1)
+            and tuple(dilation) == (1, 1) and all(lo >= 0 and hi >= 0 for lo, hi in pads)
+            and np.dtype(dtype) in (np.float32, np.float64)):
+        return False
+    o, c = w_shape[:2]
+    th, tw = ((s + lo + hi - 1) // 2 for s, (lo, hi) in zip(x_shape[2:], pads))
+    return min(c, o) >= MIN_CHANNELS and max(c, o) >= MIN_WIDE_CHANNELS and x_shape[0] * th * tw >= _MIN_TILES
+
+
+def _transform(kg: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(16, C_out, C_in) = kg (16, 9) @ each 3x3 filter of w (C_out, C_in, 3, 3), as one GEMM reading w
+    transposed (no copy of it)."""
+    o, c = w.shape[:2]
+    return np.matmul(kg.astype(w.dtype), w.reshape(o * c, 9).T).reshape(16, o, c)
+
+
+def weight(w: np.ndarray) -> np.ndarray:
+    """The transformed weight of ``conv3x3`` for the forward conv with w (C_out, C_in, 3, 3): (16, C_in, C_out)
+    (a transposed view; the GEMMs read it as it lies)."""
+    return _transform(_KG, w).transpose(0, 2, 1)
+
+
+def weight_adjoint(w: np.ndarray) -> np.ndarray:
+    """The transformed weight of the adjoint conv (gradient w.r.t. the input: gy correlated with the flipped
+    filters, in/out channels swapped) of the forward conv with w (C_out, C_in, 3, 3): (16, C_out, C_in)."""
+    return _transform(_KG_FLIP, w)
+
+
+def conv3x3(x: np.ndarray, u: np.ndarray, pads, bias: np.ndarray | None = None) -> np.ndarray:
+    """Stride-1 3x3 cross-correlation of x (N, C_in, H, W) zero-padded by ``pads`` ((top, bottom), (left,
+    right), each >= 0) with the transformed weight u (16, C_in, C_out) (``weight`` / ``weight_adjoint``);
+    bias (C_out,) or None. Returns (N, C_out, H + top + bottom - 2, W + left + right - 2), C-contiguous."""
+    n, c, h, w_ = x.shape
+    o = u.shape[2]
+    (pt, pb), (pl, pr) = pads
+    oh, ow = h + pt + pb - 2, w_ + pl + pr - 2
+    th, tw = -(-oh // 2), -(-ow // 2)
+    even = oh == 2 * th and ow == 2 * tw
+    y = np.empty((n, o, 2 * th, 2 * tw), x.dtype)
+    rows = y.reshape(n, o, th * 4 * tw)        # a tile row's outputs are consecutive in each plane
+    per_thread = -(-n // parallel.num_threads())
+    nb = max(1, min(per_thread, n, max(-(-_RUN // c), -(-_GEMM_ROWS // (th * tw)))))
+    bh = max(1, min(th, -(-_GEMM_ROWS // (tw * nb))))
+    groups = [(i, min(n, i + nb)) for i in range(0, n, nb)]
+
+    def work(lo, hi):
+        for n0, n1 in groups[lo:hi]:
+            k = n1 - n0
+            # the images interleaved channels-last, zero-bordered: (2*th + 2, 2*tw + 2, k, C)
+            xp = _scratch("wino_x", (2 * th + 2, 2 * tw + 2, k, c), x.dtype)
+            _zero_border(xp, pt, pt + h, pl, pl + w_)
+            np.copyto(xp[pt:pt + h, pl:pl + w_], x[n0:n1].transpose(2, 3, 0, 1))
+            for i0 in range(0, th, bh):
+                r = min(bh, th - i0)
+                _block(xp[2 * i0:2 * (i0 + r) + 2], u, r, tw, k, bias,
+                       rows[n0:n1, :, i0 * 4 * tw:(i0 + r) * 4 * tw])
+
+    parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(groups)))
+    return y if even else np.ascontiguousarray(y[:, :, :oh, :ow])
+
+
+def _zero_border(xp: np.ndarray, h0: int, h1: int, w0: int, w1: int) -> None:
+    """Zero what lies outside rows h0:h1 and columns w0:w1 of the (H', W', ...) buffer xp."""
+    xp[:h0] = 0
+    xp[h1:] = 0
+    xp[h0:h1, :w0] = 0
+    xp[h0:h1, w1:] = 0
+
+
+def _block(xr: np.ndarray, u: np.ndarray, r: int, tw: int, k: int, bias, dst: np.ndarray) -> None:
+    """One block: the tiles of ``r`` tile rows of k interleaved images, xr (2r + 2, 2tw + 2, k, C) → dst, the
+    (k, C_out, r * 4tw) view of those output rows."""
+    c, o = u.shape[1:]
+    dt = xr.dtype
+    # input transform B^T d B: along the rows, then along the columns
+    t = _scratch("wino_t", (4, r, xr.shape[1], k, c), dt)
+    np.subtract(xr[0:2 * r:2], xr[2:2 * r + 2:2], out=t[0])
+    np.add(xr[1:2 * r + 1:2], xr[2:2 * r + 2:2], out=t[1])
+    np.subtract(xr[2:2 * r + 2:2], xr[1:2 * r + 1:2], out=t[2])
+    np.subtract(xr[1:2 * r + 1:2], xr[3:2 * r + 3:2], out=t[3])
+    v = _scratch("wino_v", (4, 4, r, tw, k, c), dt)
+    np.subtract(t[:, :, 0:2 * tw:2], t[:, :, 2:2 * tw + 2:2], out=v[:, 0])
+    np.add(t[:, :, 1:2 * tw + 1:2], t[:, :, 2:2 * tw + 2:2], out=v[:, 1])
+    np.subtract(t[:, :, 2:2 * tw + 2:2], t[:, :, 1:2 * tw + 1:2], out=v[:, 2])
+    np.subtract(t[:, :, 1:2 * tw + 1:2], t[:, :, 3:2 * tw + 3:2], out=v[:, 3])
+    tiles = r * tw * k
+    m = np.matmul(v.reshape(16, tiles, c), u, out=_scratch("wino_m", (16, tiles, o), dt)).reshape(4, 4, tiles, o)
+    # output transform A^T m A: along the columns, then along the rows
+    q = _scratch("wino_q", (2, 4, tiles, o), dt)
+    np.add(m[:, 0], m[:, 1], out=q[0])
+    q[0] += m[:, 2]
+    np.subtract(m[:, 1], m[:, 2], out=q[1])
+    q[1] -= m[:, 3]
+    # ... written in output order, (image, tile row, row in tile, tile column, column in tile, C_out)
+    res = _scratch("wino_r", (k, r, 2, tw, 2, o), dt)
+    top, bottom = res[:, :, 0].transpose(3, 1, 2, 0, 4), res[:, :, 1].transpose(3, 1, 2, 0, 4)
+    qa = q.reshape(2, 4, r, tw, k, o)          # (column in tile, a, tile row, tile column, image, C_out)
+    np.add(qa[:, 0], qa[:, 1], out=top)
+    top += qa[:, 2]
+    np.subtract(qa[:, 1], qa[:, 2], out=bottom)
+    bottom -= qa[:, 3]
+    if bias is not None:
+        res += bias
+    # one transposing copy per image into its (C_out, rows) block of the output
+    np.copyto(dst, res.reshape(k, -1, o).transpose(0, 2, 1))
