@@ -157,6 +157,34 @@ def test_relu_and_its_gradients_on_the_threaded_row_path(threads, monkeypatch):
     assert egg is None or np.array_equal(egg.numpy(), np.zeros_like(w))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_add_shares_large_same_shaped_arrays_over_threads(threads, monkeypatch):
+    # a + b of one shape, dtype and C layout runs in flat ranges on ember's threads (forced here for small
+    # arrays); alpha, broadcasting, mixed dtypes and views take NumPy's add
+    from ember.backend import parallel
+    monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
+    monkeypatch.setitem(parallel._state, "n", threads)
+    rng = np.random.default_rng(threads)
+    a, b = rng.standard_normal((3, 4, 5)).astype(np.float32), rng.standard_normal((3, 4, 5)).astype(np.float32)
+    cases = [(a, b, 1), (a, b, 2.5), (a, b[:1], 1), (a, b.astype(np.float64), 1), (a, b.transpose(0, 2, 1).copy()
+             .transpose(0, 2, 1), 1), (a.astype(np.int64), b.astype(np.int64), 1)]
+    for x, y, alpha in cases:
+        ex, ey = ember.from_numpy(x.copy()), ember.from_numpy(y.copy())
+        tx, ty = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+        got, want = ember.add(ex, ey, alpha=alpha), torch.add(tx, ty, alpha=alpha)
+        assert got.dtype == ember.from_numpy(want.numpy()).dtype and got.shape == tuple(want.shape)
+        if alpha == 1:
+            assert np.array_equal(got.numpy(), want.numpy())
+        else:   # PyTorch fuses a + alpha * b (one rounding less)
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
+    ex, ey = (ember.from_numpy(v.copy()).requires_grad_() for v in (a, b))
+    tx, ty = (torch.from_numpy(v.copy()).requires_grad_() for v in (a, b))
+    g = rng.standard_normal(a.shape).astype(np.float32)
+    for e_grad, t_grad in zip(ember.autograd.grad(ex + ey, (ex, ey), ember.from_numpy(g)),
+                              torch.autograd.grad(tx + ty, (tx, ty), torch.from_numpy(g))):
+        assert np.array_equal(e_grad.numpy(), t_grad.numpy())
+
+
 @pytest.mark.parametrize("small_batch_path", [False, True])
 @pytest.mark.parametrize("xs,bias,transposed", [((2, 3), True, False), ((2, 3), False, False), ((2, 3), True, True),
                                                 ((0, 3), True, False), ((3,), True, False), ((2, 5, 3), True, False),
