@@ -10,17 +10,18 @@ additions of strided views (separable: rows, then columns).
 
 Layout: per block, a few images are interleaved channels-last, ``(H', W', images, C)``, so every addition runs
 over contiguous runs of ``images * C`` values; a block covers enough tile rows for ~256 GEMM rows, which keeps
-its buffers in the core's cache. Blocks run on ember's threads.
+its buffers in the core's cache. The groups of images are shared out over ember's threads.
 
 Where it pays (2 threads, batch 32, 3x3 'same', ms, im2col -> Winograd, forward / grad-input, 2026-12-02):
 128>128 on 16x16 11.0 -> 9.6 / 11.0 -> 9.0, on 8x8 3.0 -> 2.7 / 3.2 -> 2.6; 128>256 on 8x8 5.2 -> 4.6 /
 5.1 -> 4.7; 256>256 on 8x8 9.8 -> 8.0 / 9.6 -> 7.6; 64>128 on 16x16 5.8 -> 5.9 / 6.9 -> 5.9. Where it does
 not: thin layers (32>32 on 32x32 5.3 -> 7.7, 64>64 14.7 -> 15.1: the transforms and the layout copies are
 NumPy passes over C-long runs, and the K = C GEMMs are thin), and few tiles per weight (512>512 on 4x4
-8.9 -> 10.9, on 2x2 2.7 -> 8.0: the weight transform, 16 values per filter tap pair, is memory-bound).
+8.9 -> 10.9, on 2x2 2.7 -> 8.0: the weight transform, 16 values per 3x3 filter each call, is memory-bound).
 Hence ``MIN_CHANNELS``, ``MIN_WIDE_CHANNELS`` and ``_MIN_TILES``.
-Numerically the transforms add and halve exactly in binary except for the 1/2 in ``G``: float32 results
-differ from im2col's by ~1e-6 of the output's scale.
+Numerically the transforms only add, subtract and halve, but the products are summed in the transformed
+domain: float32 results differ from im2col's (and PyTorch's) by ~1e-6 of the output's scale (tested against
+PyTorch at the float32 tolerance of every conv kernel).
 """
 from __future__ import annotations
 
