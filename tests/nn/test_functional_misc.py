@@ -276,12 +276,14 @@ def test_batch_norm_running_stats_functional():
 
 @pytest.mark.parametrize("threads,block_bytes", [(2, 1 << 20), (3, 1 << 20), (2, 1), (1, 500)])
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("affine", [True, False])
-@pytest.mark.parametrize("shape", [(7, 3, 4, 5), (9, 3, 70)])
+@pytest.mark.parametrize("affine", [True, False, "frozen"])
+@pytest.mark.parametrize("shape", [(7, 3, 4, 5), (9, 3, 70), (3, 3, 6)])
 def test_batch_norm_on_the_threaded_row_path(threads, block_bytes, training, affine, shape, monkeypatch):
     # large inputs run batch norm's passes (forward and the fast backward) in ranges of images on ember's threads,
     # each range in blocks of images; forced here for a small input (one or two images per block; a map shorter
-    # and one longer than 64, the two ways channel sums are reduced)
+    # and one longer than 64, the two ways channel sums are reduced; per-channel constants as (C, L) planes from 4
+    # images, as (C, 1) columns below). "frozen": weight and bias without gradients (in evaluation mode the input
+    # gradient then needs no channel sums)
     from ember.backend import parallel
     from ember.ops import norm
     monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
@@ -289,14 +291,14 @@ def test_batch_norm_on_the_threaded_row_path(threads, block_bytes, training, aff
     monkeypatch.setattr(norm, "_BN_BLOCK_BYTES", block_bytes)
     x, w, b, g = _data(shape), _data((3,), 1), _data((3,), 2), _data(shape, 3)
     rm, rv = _data((3,), 4), np.abs(_data((3,), 5)) + 0.5
-    e = [ember.from_numpy(a.copy()).requires_grad_() for a in (x, w, b)]
-    t = [torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b)]
+    e = [ember.from_numpy(a.copy()).requires_grad_(i == 0 or affine is True) for i, a in enumerate((x, w, b))]
+    t = [torch.from_numpy(a.copy()).requires_grad_(i == 0 or affine is True) for i, a in enumerate((x, w, b))]
     ey = F.batch_norm(e[0], ember.from_numpy(rm.copy()), ember.from_numpy(rv.copy()), e[1] if affine else None,
                       e[2] if affine else None, training)
     ty = TF.batch_norm(t[0], torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy()), t[1] if affine else None,
                        t[2] if affine else None, training)
     assert_close(ey, ty, rtol=1e-4, atol=1e-5)
-    n = 3 if affine else 1
+    n = 3 if affine is True else 1
     eg = ember.autograd.grad(ey, e[:n], ember.from_numpy(g))
     tg = torch.autograd.grad(ty, t[:n], torch.from_numpy(g))
     for a, c in zip(eg, tg):

@@ -32,12 +32,26 @@ def _as3d(a):
     return a.reshape(a.shape[0], a.shape[1], length)
 
 
-# Batch norm works through its input a block of whole images at a time (each thread its own range of images): the
-# several NumPy passes of a step (centre, square-sum; scale, shift) then run over a cache-resident block instead
-# of streaming the whole activation from memory once per pass. Measured 2026-12-02 (2 cores Intel, VGG-style
-# CIFAR net's five layers at batch 64, forward + backward): 26.4-27.0 ms in whole-array passes, 20.8-23.3 ms in
-# 1 MB blocks.
-_BN_BLOCK_BYTES = 1 << 20
+# Batch norm works through its input a block of whole images at a time (each thread its own range of images).
+# Measured 2026-12-02 (2 cores Intel, VGG-style CIFAR net's five layers at batch 64, forward + backward): 26.4-27.0
+# ms in whole-array passes, 20.8-23.3 ms in 1 MB blocks, while the per-channel constants broadcast from (C, 1).
+# With the constants laid out as (C, L) planes (``_per_channel``) blocks stopped paying; 4 MB blocks (ms, forward /
+# backward, one call, 2 threads): (32, 64, 32, 32) 1 MB 1.91/2.50, 4 MB 1.62/2.11, whole 1.61/2.01;
+# (64, 128, 16, 16) 1.75/1.92, 1.61/1.98, 1.61/2.02.
+_BN_BLOCK_BYTES = 4 << 20
+# From this many images a per-channel constant is laid out as a whole (C, L) plane before it is applied: NumPy
+# applies a (C, 1) operand one L-long row at a time with a broadcast inner loop, 0.3-0.55 ns per element, against
+# 0.22 for two same-shaped operands (2026-12-02, a (4, 64, 1024) float32 block: x * m 78 us with m (64, 1), 49 us
+# with m (64, 1024)). The plane costs one image's worth of work, so it pays from a few images on.
+_PLANE_MIN_IMAGES = 4
+
+
+def _per_channel(v, length: int, images: int):
+    """A per-channel vector v (C,) as an operand for (N, C, L) arrays: the (C, L) plane of its values repeated,
+    or (C, 1) for few images or L = 1."""
+    if images >= _PLANE_MIN_IMAGES and length > 1:
+        return xp.repeat(v, length).reshape(-1, length)
+    return v[:, None]
 
 
 def _image_blocks(fn, x3):
@@ -63,6 +77,9 @@ class BatchNorm(Function):
         x3 = xp.ascontiguousarray(_as3d(x))
         c = x3.shape[1]
         cnt = x3.shape[0] * x3.shape[2]
+
+        def plane(v):
+            return _per_channel(v, x3.shape[2], x3.shape[0])
         out = xp.empty(x3.shape, x3.dtype)
         if out.size == 0:            # PyTorch: an empty output, running statistics unchanged, zero gradients
             ctx.p = (training, xp.zeros(c, x.dtype), xp.ones(c, x.dtype), cnt, c, eps)
@@ -71,12 +88,13 @@ class BatchNorm(Function):
         if training:
             sums = _image_blocks(lambda blocks: sum(sum_axes(x3[lo:hi], (0, 2)) for lo, hi in blocks), x3)
             mean = sum(sums) / dt(cnt)
+            mean_c = plane(mean)
 
             def centre(blocks):      # out = x - mean, and the per-channel sum of its squares while it is cached
                 ss = 0
                 for lo, hi in blocks:
                     o = out[lo:hi]
-                    xp.subtract(x3[lo:hi], mean[:, None], out=o)
+                    xp.subtract(x3[lo:hi], mean_c, out=o)
                     ss = ss + xp.einsum("ncl,ncl->c", o, o)
                 return ss
             var = sum(_image_blocks(centre, x3)) / dt(cnt)
@@ -89,8 +107,8 @@ class BatchNorm(Function):
                 m = dt(momentum)
                 rv *= 1 - m
                 rv += m * var * dt(cnt / max(cnt - 1, 1))
-            alpha = (invstd if w is None else invstd * w)[:, None]
-            beta = None if b is None else b[:, None]
+            alpha = plane(invstd if w is None else invstd * w)
+            beta = None if b is None else plane(b)
 
             def affine(blocks):      # (x - mean) * (invstd * w) + b
                 for lo, hi in blocks:
@@ -101,7 +119,7 @@ class BatchNorm(Function):
         else:
             mean, invstd = rm.astype(x.dtype), (1.0 / xp.sqrt(rv + dt(eps))).astype(x.dtype)
             a = invstd if w is None else invstd * w
-            alpha, beta = a[:, None], ((0 if b is None else b) - mean * a)[:, None]
+            alpha, beta = plane(a), plane((0 if b is None else b) - mean * a)
 
             def affine(blocks):      # x * alpha + beta, PyTorch's form of the eval transform
                 for lo, hi in blocks:
@@ -130,32 +148,35 @@ def _bn_backward_fast(g, x, w, training, mean, invstd, cnt, n):
         zc = xp.zeros(x3.shape[1], x3.dtype)
         return (_const(xp.zeros(x.shape, x.dtype)) if n[0] else None, _const(zc) if len(n) > 1 and n[1] else None,
                 _const(zc.copy()) if len(n) > 2 and n[2] else None, None, None, None, None, None)
-    buf = xp.empty(x3.shape, x3.dtype)           # x̂, then (training) the input gradient in place
-    mean_c, invstd_c = mean[:, None], invstd[:, None]
+    buf = xp.empty(x3.shape, x3.dtype)           # x - mean, then (training) the input gradient in place
 
-    def sums(blocks):            # Σg and Σ(g·x̂) per channel, x̂ written block by block
+    def plane(v):
+        return _per_channel(v, x3.shape[2], x3.shape[0])
+    mean_c = plane(mean)
+
+    def sums(blocks):            # Σg and Σ(g·(x - mean)) per channel, x - mean written block by block
         sg = sgx = 0
         for lo, hi in blocks:
             r = buf[lo:hi]
             xp.subtract(x3[lo:hi], mean_c, out=r)
-            r *= invstd_c
             sg = sg + sum_axes(g3[lo:hi], (0, 2))
             sgx = sgx + xp.einsum("ncl,ncl->c", g3[lo:hi], r)
         return sg, sgx
-    parts = _image_blocks(sums, x3)
-    sum_g, sum_gx = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    if training or any(n[1:3]):  # (evaluation mode's input gradient alone needs no sums)
+        parts = _image_blocks(sums, x3)
+        sum_g, sum_gx = sum(p[0] for p in parts), sum(p[1] for p in parts) * invstd     # Σ(g·x̂)
     gx = gw = gb = None
     if n[0]:
-        scale = (invstd if w is None else invstd * w)[:, None]
+        scale = plane(invstd if w is None else invstd * w)
         if training:
-            k1, k2 = (sum_gx / cnt)[:, None], (sum_g / cnt)[:, None]
+            k1, k2 = plane(invstd * sum_gx / cnt), plane(sum_g / cnt)
 
-            def grad_rows(blocks):   # (g - x̂ * Σ(g·x̂)/cnt - Σg/cnt) * scale
+            def grad_rows(blocks):   # (g - (x - mean) * invstd * Σ(g·x̂)/cnt - Σg/cnt) * scale
                 for lo, hi in blocks:
                     r = buf[lo:hi]
                     r *= k1
+                    r += k2
                     xp.subtract(g3[lo:hi], r, out=r)
-                    r -= k2
                     r *= scale
         else:
             def grad_rows(blocks):   # g * scale
