@@ -14,6 +14,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ..backend import parallel, sum_axes, xp
+from ..backend.kernels.planes import per_channel
 from . import elementwise as E
 from . import reduce as R
 
@@ -35,23 +36,10 @@ def _as3d(a):
 # Batch norm works through its input a block of whole images at a time (each thread its own range of images).
 # Measured 2026-12-02 (2 cores Intel, VGG-style CIFAR net's five layers at batch 64, forward + backward): 26.4-27.0
 # ms in whole-array passes, 20.8-23.3 ms in 1 MB blocks, while the per-channel constants broadcast from (C, 1).
-# With the constants laid out as (C, L) planes (``_per_channel``) blocks stopped paying; 4 MB blocks (ms, forward /
+# With the constants laid out as (C, L) planes (``per_channel``) blocks stopped paying; 4 MB blocks (ms, forward /
 # backward, one call, 2 threads): (32, 64, 32, 32) 1 MB 1.91/2.50, 4 MB 1.62/2.11, whole 1.61/2.01;
 # (64, 128, 16, 16) 1.75/1.92, 1.61/1.98, 1.61/2.02.
 _BN_BLOCK_BYTES = 4 << 20
-# From this many images a per-channel constant is laid out as a whole (C, L) plane before it is applied: NumPy
-# applies a (C, 1) operand one L-long row at a time with a broadcast inner loop, 0.3-0.55 ns per element, against
-# 0.22 for two same-shaped operands (2026-12-02, a (4, 64, 1024) float32 block: x * m 78 us with m (64, 1), 49 us
-# with m (64, 1024)). The plane costs one image's worth of work, so it pays from a few images on.
-_PLANE_MIN_IMAGES = 4
-
-
-def _per_channel(v, length: int, images: int):
-    """A per-channel vector v (C,) as an operand for (N, C, L) arrays: the (C, L) plane of its values repeated,
-    or (C, 1) for few images or L = 1."""
-    if images >= _PLANE_MIN_IMAGES and length > 1:
-        return xp.repeat(v, length).reshape(-1, length)
-    return v[:, None]
 
 
 def _image_blocks(fn, x3):
@@ -79,7 +67,7 @@ class BatchNorm(Function):
         cnt = x3.shape[0] * x3.shape[2]
 
         def plane(v):
-            return _per_channel(v, x3.shape[2], x3.shape[0])
+            return per_channel(v, x3.shape[2], x3.shape[0])
         out = xp.empty(x3.shape, x3.dtype)
         if out.size == 0:            # PyTorch: an empty output, running statistics unchanged, zero gradients
             ctx.p = (training, xp.zeros(c, x.dtype), xp.ones(c, x.dtype), cnt, c, eps)
@@ -151,7 +139,7 @@ def _bn_backward_fast(g, x, w, training, mean, invstd, cnt, n):
     buf = xp.empty(x3.shape, x3.dtype)           # x - mean, then (training) the input gradient in place
 
     def plane(v):
-        return _per_channel(v, x3.shape[2], x3.shape[0])
+        return per_channel(v, x3.shape[2], x3.shape[0])
     mean_c = plane(mean)
 
     def sums(blocks):            # Σg and Σ(g·(x - mean)) per channel, x - mean written block by block

@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import parallel
 from . import winograd
+from .planes import per_channel
 from .scratch import scratch as _scratch
 
 __all__ = [
@@ -392,6 +393,8 @@ def _forward_im2col(x, w, stride, pads, dilation, groups, out, bias=None) -> np.
     y = np.empty((n, o, *out), x.dtype)
     chunks, layout = _plan(n, c, og, cg, kk, stride, out, x.itemsize)
     bg = None if bias is None else bias.reshape(groups, og, 1)
+    if bg is not None and layout == "nc":          # added to (n, groups, og, p) chunks: as (og, p) planes
+        bg = per_channel(bias, p, n).reshape(groups, og, -1)
 
     def work(lo, hi):
         for n0, n1 in chunks[lo:hi]:
