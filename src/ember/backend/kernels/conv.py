@@ -60,7 +60,8 @@ _CHUNK_BYTES = 8 << 20         # ... and never a buffer larger than this
 _THREAD_MIN_FLOPS = 2_000_000  # a chunk per thread when each gets this much (a thread hand-off costs ~50 us)
 _SMALL_GROUP = 4               # per-group GEMMs this thin (depthwise) run as broadcast multiply-adds
 _IMAGE_MAJOR_MIN_P = 256       # output pixels per image from which each image gets its own GEMM ...
-_IMAGE_MAJOR_BYTES = 1 << 20   # ... and chunks stay this small (the columns still cached for the GEMMs)
+_IMAGE_MAJOR_BYTES = 2 << 20   # ... and chunks stay this small (the columns still cached for the GEMMs) ...
+_IMAGE_MAJOR_MIN_FLOPS = 48_000_000  # ... but do this much work (see _plan)
 _CHANNELS_LAST_MIN_C = 16      # ungrouped convs with this many input channels run channels-last ...
 _CHANNELS_LAST_PIXELS = 4      # ... when the batch has this many output pixels per output channel ...
 _CHANNELS_LAST_BYTES = 16 << 20  # ... on chunks whose columns take at most this
@@ -145,14 +146,18 @@ def _check(x: np.ndarray, w: np.ndarray, groups: int, nd: int) -> None:
         )
 
 
-def _chunks(n: int, per_item_bytes: int, per_item_cols: int, per_item_flops: int, max_bytes: int = _CHUNK_BYTES):
+def _chunks(n: int, per_item_bytes: int, per_item_cols: int, per_item_flops: int, max_bytes: int | None = None,
+            min_flops: int | None = None):
     """Split the batch ``range(n)`` into cache-blocking chunks (not a per-sample loop: whole images per chunk).
 
     A chunk aims at ``_CHUNK_COLS`` GEMM columns (where BLAS runs fastest on these shapes) but does at least
-    ``_CHUNK_MIN_FLOPS`` of work (so Python's per-chunk cost stays small) and its buffer at most ``_CHUNK_BYTES``;
-    and there are at least as many chunks as threads when that leaves each enough work.
+    ``min_flops`` (default ``_CHUNK_MIN_FLOPS``) of work (so Python's per-chunk cost stays small) and its buffer
+    at most ``max_bytes`` (default ``_CHUNK_BYTES``); and there are at least as many chunks as threads when that
+    leaves each enough work.
     """
-    step = max(-(-_CHUNK_COLS // max(1, per_item_cols)), -(-_CHUNK_MIN_FLOPS // max(1, per_item_flops)))
+    max_bytes = _CHUNK_BYTES if max_bytes is None else max_bytes
+    min_flops = _CHUNK_MIN_FLOPS if min_flops is None else min_flops
+    step = max(-(-_CHUNK_COLS // max(1, per_item_cols)), -(-min_flops // max(1, per_item_flops)))
     step = max(1, min(step, max_bytes // max(1, per_item_bytes)))
     threads = parallel.num_threads()
     count = -(-n // step)
@@ -237,11 +242,17 @@ def _plan(n: int, c: int, og: int, cg: int, kk: int, stride, out, itemsize: int)
     short rows: stride 1 along the last dim and at most 8 outputs per row. Else channels-major.
     Measured (3x3 convs, batch 32, 2 threads, 2026-11-24): 128ch 16x16 image-major 162 GF/s vs channels-major
     134; 64ch 32x32 131 vs 126; conv1 of the course net (1>32 5x5, batch 100) 1.14 ms vs 1.9 ms.
+    Image-major chunks hold a few GEMMs of little work each, so they are made larger than the other layouts'
+    (fewer chunks: less Python per chunk, which the two threads run one at a time under the GIL). Forward /
+    grad-weight ms, 2 threads, 3 alternations (2026-12-02), 1 MB and 8 MFLOP -> 2 MB and 48 MFLOP per chunk:
+    the course net's conv1 1.28-1.34/1.30-1.45 -> 1.04-1.08/1.04-1.07; ResNet's stem (32, 3, 32, 32) > 64
+    1.62-1.75/1.67-1.75 -> 1.51-1.53/1.64-1.66; VGG's first conv at batch 64 2.83-3.01/2.86-2.94 -> 2.70-2.72/
+    2.93-2.94.
     """
     p = math.prod(out)
     per_bytes, per_flops = c * kk * p * itemsize, 2 * og * c * kk * p
     if p >= _IMAGE_MAJOR_MIN_P and og * cg * kk > _SMALL_GROUP * 27:
-        return _chunks(n, per_bytes, p, per_flops, _IMAGE_MAJOR_BYTES), "nc"
+        return _chunks(n, per_bytes, p, per_flops, _IMAGE_MAJOR_BYTES, _IMAGE_MAJOR_MIN_FLOPS), "nc"
     chunks = _chunks(n, per_bytes, p, per_flops)
     bl = chunks[0][1] - chunks[0][0] > 1 and stride[-1] == 1 and out[-1] <= 8
     return chunks, "bl" if bl else "cn"
