@@ -155,8 +155,9 @@ WINOGRAD_CASES = [
     (1, 6, (12, 10), 5, ((2, 2), (2, 2))),     # wider than the input
     (7, 3, (4, 6), 2, ((1, 1), (1, 1))),
 ]
-# the block plan: one tile per GEMM row block and one image per block over 3 threads, or the default plan
-WINOGRAD_PLANS = {"small_blocks": {"_GEMM_ROWS": 1, "_RUN": 1, "threads": 3}, "default": {}}
+# the block plan: one tile per GEMM row block (grad-weight: per block) and one image per block over 3 threads, or
+# the default plan
+WINOGRAD_PLANS = {"small_blocks": {"_GEMM_ROWS": 1, "_RUN": 1, "_GW_TILES": 1, "threads": 3}, "default": {}}
 
 
 def _force_winograd(monkeypatch, plan):
@@ -169,15 +170,16 @@ def _force_winograd(monkeypatch, plan):
         else:
             monkeypatch.setattr(W, name, value)
     calls = []
-    conv3x3 = W.conv3x3
+    conv3x3, grad_weight = W.conv3x3, W.grad_weight
     monkeypatch.setattr(W, "conv3x3", lambda *a, **k: calls.append(a[0].shape) or conv3x3(*a, **k))
+    monkeypatch.setattr(W, "grad_weight", lambda *a, **k: calls.append("gw") or grad_weight(*a, **k))
     return calls
 
 
 @pytest.mark.parametrize("plan", list(WINOGRAD_PLANS))
 @pytest.mark.parametrize("case", WINOGRAD_CASES, ids=[str(i) for i in range(len(WINOGRAD_CASES))])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_winograd_forward_and_grad_input(case, dtype, plan, monkeypatch):
+def test_winograd_forward_and_gradients(case, dtype, plan, monkeypatch):
     calls = _force_winograd(monkeypatch, plan)
     n, c, spatial, o, pads = case
     rng = np.random.default_rng(WINOGRAD_CASES.index(case))
@@ -202,6 +204,16 @@ def test_winograd_forward_and_grad_input(case, dtype, plan, monkeypatch):
                W.conv3x3(gy, W.weight_adjoint(w), tpads)):
         assert gx.dtype == dtype and gx.shape == x.shape and gx.flags.c_contiguous
         np.testing.assert_allclose(gx, gx_ref.numpy(), **_tol(dtype, o * 9))
+
+    # grad_weight through the dispatch (which must take Winograd) and by the kernel directly
+    tw.requires_grad_()
+    ty = F.conv2d(F.pad(tx, (left, right, top, bottom)), tw)
+    (gw_ref,) = torch.autograd.grad(ty, tw, torch.tensor(gy, dtype=torch.float64))
+    calls.clear()
+    for gw in (K.conv_grad_weight(gy, x, w.shape, (1, 1), pads, (1, 1), 1), W.grad_weight(x, gy, pads)):
+        assert gw.dtype == dtype and gw.shape == w.shape and gw.flags.c_contiguous
+        np.testing.assert_allclose(gw, gw_ref.numpy(), **_tol(dtype, n * y.shape[2] * y.shape[3]))
+    assert calls == ["gw", "gw"]
 
 
 def test_winograd_dispatch():
@@ -233,6 +245,10 @@ def test_winograd_on_a_real_layer_matches_torch():
                                rtol=1e-4, atol=2e-5 * math.sqrt(128 * 9))
     np.testing.assert_allclose(K.conv_grad_input(gy, w, x.shape, (1, 1), (1, 1), (1, 1), 1), tx.grad.numpy(),
                                rtol=1e-4, atol=2e-5 * math.sqrt(128 * 9))
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w).requires_grad_()
+    F.conv2d(tx, tw, padding=1).backward(torch.from_numpy(gy))
+    np.testing.assert_allclose(K.conv_grad_weight(gy, x, w.shape, (1, 1), (1, 1), (1, 1), 1), tw.grad.numpy(),
+                               rtol=1e-4, atol=2e-5 * math.sqrt(8 * 16 * 16))
 
 
 def test_same_padding_puts_the_extra_element_high():

@@ -614,6 +614,7 @@ def conv_grad_weight(gy: np.ndarray, x: np.ndarray, w_shape, stride, padding, di
     """Gradient of ``conv_forward`` w.r.t. its weight.
 
     gy: (N, C_out, *out); x: (N, C_in, *S); returns gw of shape ``w_shape`` = (C_out, C_in/groups, *k).
+    Wide 3x3 stride-1 layers by Winograd (``winograd.grad_weight``), like their forward and grad-input.
     """
     nd = x.ndim - 2
     stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
@@ -623,6 +624,8 @@ def conv_grad_weight(gy: np.ndarray, x: np.ndarray, w_shape, stride, padding, di
         raise RuntimeError(f"conv: grad_output dtype ({gy.dtype}) and input dtype ({x.dtype}) should be the same")
     if gy.size == 0 or math.prod(w_shape) == 0:
         return np.zeros(w_shape, x.dtype)
+    if winograd.applies(x.shape, w_shape, stride, pads, dilation, groups, x.dtype):
+        return winograd.grad_weight(x, gy, pads)
     if _channels_last(x.shape[1], w_shape[0], x.shape[0] * math.prod(gy.shape[2:]), groups):
         return _grad_weight_cl(gy, x, w_shape, stride, pads, dilation)
     return _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups)
