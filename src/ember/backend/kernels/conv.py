@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import parallel
+from .. import memory, parallel
 from . import winograd
 from .planes import per_channel
 from .scratch import scratch as _scratch
@@ -323,7 +323,7 @@ def _forward_cl(x, w_cl, ksize, stride, pads, dilation, out, bias=None) -> np.nd
     o = w_cl.shape[0]
     kk, p = math.prod(ksize), math.prod(out)
     wmat = w_cl.reshape(o, kk * c).T                      # (K*C, C_out), read transposed by the BLAS
-    y = np.empty((n, o, *out), x.dtype)
+    y = memory.empty((n, o, *out), x.dtype)
     chunks = _chunks(n, kk * c * p * x.itemsize, p, 2 * o * c * kk * p, _CHANNELS_LAST_BYTES)
 
     def work(lo, hi):
@@ -401,7 +401,7 @@ def _forward_im2col(x, w, stride, pads, dilation, groups, out, bias=None) -> np.
     ksize = w.shape[2:]
     kk, p = math.prod(ksize), math.prod(out)
     wg = w.reshape(groups, og, cg * kk)
-    y = np.empty((n, o, *out), x.dtype)
+    y = memory.empty((n, o, *out), x.dtype)   # (a large output reuses a freed buffer)
     chunks, layout = _plan(n, c, og, cg, kk, stride, out, x.itemsize)
     bg = None if bias is None else bias.reshape(groups, og, 1)
     if bg is not None and layout == "nc":          # added to (n, groups, og, p) chunks: as (og, p) planes

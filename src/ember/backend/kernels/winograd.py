@@ -33,7 +33,7 @@ import functools
 
 import numpy as np
 
-from .. import parallel
+from .. import memory, parallel
 from .scratch import scratch as _scratch
 
 __all__ = ["applies", "weight", "weight_adjoint", "conv3x3", "grad_weight"]
@@ -93,7 +93,7 @@ def conv3x3(x: np.ndarray, u: np.ndarray, pads, bias: np.ndarray | None = None) 
     oh, ow = h + pt + pb - 2, w_ + pl + pr - 2
     th, tw = -(-oh // 2), -(-ow // 2)
     even = oh == 2 * th and ow == 2 * tw
-    y = np.empty((n, o, 2 * th, 2 * tw), x.dtype)
+    y = memory.empty((n, o, 2 * th, 2 * tw), x.dtype)
     rows = y.reshape(n, o, th * 4 * tw)        # a tile row's outputs are consecutive in each plane
     per_thread = -(-n // parallel.num_threads())
     nb = max(1, min(per_thread, n, max(-(-_RUN // c), -(-_GEMM_ROWS // (th * tw)))))
