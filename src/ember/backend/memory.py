@@ -61,6 +61,18 @@ _cache: list[np.ndarray] = []  # flat uint8 buffers; one is free when no array b
 _lock = threading.Lock()
 
 
+def _refs_when_free() -> int:
+    """``sys.getrefcount`` of a buffer only the cache holds, seen from a ``for buf in _cache`` loop: the list,
+    the loop variable and getrefcount's argument (measured, not assumed, in case the interpreter counts
+    differently); an array made from the buffer adds one (NumPy points every view's base at the owner)."""
+    for buf in [np.empty(1, np.uint8)]:
+        return sys.getrefcount(buf)
+    raise AssertionError
+
+
+_FREE_REFS = _refs_when_free()
+
+
 def empty(shape, dtype) -> np.ndarray:
     """``np.empty(shape, dtype)`` (C order); from ``LARGE_BYTES`` on, a freed buffer of exactly that size is
     reused (see the module docstring). Only for arrays whose memory is not shared with other processes."""
@@ -69,15 +81,18 @@ def empty(shape, dtype) -> np.ndarray:
     if nbytes < LARGE_BYTES:
         return np.empty(shape, dtype)
     with _lock:
+        busy = []
         for buf in _cache:
-            # references: the list, the loop variable and getrefcount's argument; an array made from buf
-            # holds one more (NumPy points every view's base at the owner)
-            if buf.nbytes == nbytes and sys.getrefcount(buf) == 3:
-                return buf.view(dtype).reshape(shape)
+            if sys.getrefcount(buf) == _FREE_REFS:
+                if buf.nbytes == nbytes:
+                    return buf.view(dtype).reshape(shape)
+            else:
+                busy.append(buf)
         held = sum(b.nbytes for b in _cache)
-        if held + nbytes > CACHE_BYTES:                     # drop free buffers to make room
-            _cache[:] = [b for b in _cache if sys.getrefcount(b) > 3]
+        if held + nbytes > CACHE_BYTES:                     # drop the free buffers to make room
+            _cache[:] = busy
             held = sum(b.nbytes for b in _cache)
+        del busy
         buf = np.empty(nbytes, np.uint8)
         if held + nbytes <= CACHE_BYTES:
             _cache.append(buf)
