@@ -258,10 +258,12 @@ def _plan(n: int, c: int, og: int, cg: int, kk: int, stride, out, itemsize: int)
     return chunks, "bl" if bl else "cn"
 
 
+@functools.lru_cache(maxsize=256)
 def _col2im_plan(spatial, ksize, stride, pads, dilation, out, batch_last: bool):
     """Per kernel tap, the (input, columns) index tuples of a col2im add, for the layouts (C, N, *S) /
     (C, N, *out) or, with ``batch_last``, (C, *S, N) / (C, *out, N). Taps that never touch the input are left
-    out; within a tap no two outputs hit the same input, so each tap is one exact strided ``+=``."""
+    out; within a tap no two outputs hit the same input, so each tap is one exact strided ``+=``. Cached (all
+    arguments are tuples): building it took 65 us for a 5x5 kernel, 4% of the course net's conv2 grad-input."""
     plan = []
     for tap in itertools.product(*(range(k) for k in ksize)):
         ranges = [_tap_range(s, t, st, p[0], d, o)
@@ -545,7 +547,8 @@ def _grad_input_col2im(gy, w, x_shape, stride, pads, dilation, groups) -> np.nda
     chunks = _chunks(n, c * kk * p * gy.itemsize, p, 2 * og * c * kk * p)
     nb = chunks[0][1]
     batch_last = nb > 1 and (stride[-1] == 1 or nb > out[-1])
-    plan = _col2im_plan(spatial, ksize, stride, pads, dilation, out, batch_last)
+    plan = _col2im_plan(tuple(spatial), tuple(ksize), tuple(stride), tuple(map(tuple, pads)), tuple(dilation),
+                        tuple(out), batch_last)
     gx = np.empty(x_shape, gy.dtype) if batch_last else np.zeros(x_shape, gy.dtype)
 
     def work(lo, hi):
