@@ -218,11 +218,15 @@ def test_winograd_forward_and_gradients(case, dtype, plan, monkeypatch):
 
 def test_winograd_dispatch():
     """The layers it measured faster on take it; thin, small-map, strided, grouped and 5x5 convs do not."""
-    def takes(x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1, 1)), groups=1, dtype=np.float32):
-        return W.applies(x_shape, w_shape, stride, pads, (1, 1), groups, dtype)
+    def takes(x_shape, w_shape, stride=(1, 1), pads=((1, 1), (1, 1)), groups=1, dtype=np.float32, gw=False):
+        return W.applies(x_shape, w_shape, stride, pads, (1, 1), groups, dtype, weight_gradient=gw)
     assert takes((32, 128, 16, 16), (128, 128, 3, 3))
     assert takes((32, 256, 8, 8), (256, 256, 3, 3))
-    assert takes((32, 64, 16, 16), (128, 64, 3, 3))
+    # 64 > 128: not its forward (64 inner channels), but its grad-input (the 128 > 64 adjoint) and weight gradient
+    assert not takes((32, 64, 16, 16), (128, 64, 3, 3))
+    assert takes((32, 128, 16, 16), (64, 128, 3, 3))
+    assert takes((32, 64, 16, 16), (128, 64, 3, 3), gw=True)
+    assert not takes((32, 64, 32, 32), (64, 64, 3, 3), gw=True)    # thin
     assert not takes((32, 64, 32, 32), (64, 64, 3, 3))            # thin
     assert not takes((32, 512, 4, 4), (512, 512, 3, 3))           # too few tiles per weight
     assert not takes((32, 128, 16, 16), (128, 128, 3, 3), stride=(2, 2))

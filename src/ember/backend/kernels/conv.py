@@ -627,7 +627,7 @@ def conv_grad_weight(gy: np.ndarray, x: np.ndarray, w_shape, stride, padding, di
         raise RuntimeError(f"conv: grad_output dtype ({gy.dtype}) and input dtype ({x.dtype}) should be the same")
     if gy.size == 0 or math.prod(w_shape) == 0:
         return np.zeros(w_shape, x.dtype)
-    if winograd.applies(x.shape, w_shape, stride, pads, dilation, groups, x.dtype):
+    if winograd.applies(x.shape, w_shape, stride, pads, dilation, groups, x.dtype, weight_gradient=True):
         return winograd.grad_weight(x, gy, pads)
     if _channels_last(x.shape[1], w_shape[0], x.shape[0] * math.prod(gy.shape[2:]), groups):
         return _grad_weight_cl(gy, x, w_shape, stride, pads, dilation)

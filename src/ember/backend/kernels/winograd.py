@@ -51,17 +51,22 @@ _KG_FLIP = np.kron(_G[:, ::-1], _G[:, ::-1])  # the same for the spatially flipp
 _GW_SIGNS = np.kron([1.0, 1.0, 1.0, -1.0], [1.0, 1.0, 1.0, -1.0])  # see _grad_output_transform
 
 
-def applies(x_shape, w_shape, stride, pads, dilation, groups: int, dtype) -> bool:
-    """Whether ``conv3x3`` computes this convolution of an input x_shape (2d, 3x3, stride 1, undilated,
-    ungrouped, non-negative padding, float32/64) and is the faster kernel for it (wide enough layers, enough
-    output tiles per weight)."""
+def applies(x_shape, w_shape, stride, pads, dilation, groups: int, dtype, weight_gradient: bool = False) -> bool:
+    """Whether ``conv3x3`` (or, with ``weight_gradient``, ``grad_weight``) computes this convolution of an input
+    x_shape (2d, 3x3, stride 1, undilated, ungrouped, non-negative padding, float32/64) and is the faster kernel
+    for it (wide enough layers, enough output tiles per weight). conv3x3's GEMMs have the input channels as
+    their inner dimension, so it wants ``MIN_WIDE_CHANNELS`` of them: 64>128 on 16x16 at batch 64 forward 11.5
+    ms by im2col vs 12.3-13.0 (2026-12-02; its grad-input, 128 inner channels, 13.7 -> 12.7, and its weight
+    gradient, whose inner dimension is the tiles, 12.3 -> 11.7, keep Winograd)."""
     if not (len(w_shape) == 4 and tuple(w_shape[2:]) == (3, 3) and groups == 1 and tuple(stride) == (1, 1)
             and tuple(dilation) == (1, 1) and all(lo >= 0 and hi >= 0 for lo, hi in pads)
             and np.dtype(dtype) in (np.float32, np.float64)):
         return False
     o, c = w_shape[:2]
     th, tw = ((s + lo + hi - 1) // 2 for s, (lo, hi) in zip(x_shape[2:], pads))
-    return min(c, o) >= MIN_CHANNELS and max(c, o) >= MIN_WIDE_CHANNELS and x_shape[0] * th * tw >= _MIN_TILES
+    if x_shape[0] * th * tw < _MIN_TILES or min(c, o) < MIN_CHANNELS:
+        return False
+    return max(c, o) >= MIN_WIDE_CHANNELS if weight_gradient else c >= MIN_WIDE_CHANNELS
 
 
 def _transform(kg: np.ndarray, w: np.ndarray) -> np.ndarray:
