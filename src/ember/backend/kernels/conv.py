@@ -202,7 +202,7 @@ def _pad(x: np.ndarray, pads, slot: str) -> np.ndarray:
     return xp
 
 
-def _im2col(x, ksize, stride, pads, dilation, out, layout: str = "cn") -> np.ndarray:
+def _im2col(x, ksize, stride, pads, dilation, out, layout: str = "cn", ones_row: bool = False) -> np.ndarray:
     """x: (N, C, *S) → columns, zero where a tap reads padding. A scratch buffer: valid until the next call.
 
     ``layout``: "cn" (C, *k, N, *out), "bl" batch last (C, *k, *out, N), or "nc" image-major (N, C, *k, *out).
@@ -210,7 +210,8 @@ def _im2col(x, ksize, stride, pads, dilation, out, layout: str = "cn") -> np.nda
     GEMM per image whose result is already that image's (O, P) output plane. The columns are one strided window
     view of the zero-padded input copied in a single call (no Python loop over taps). The copy runs along rows
     of the last spatial dim; batch-last makes those rows span the whole chunk (after one transposing copy of
-    the input), which pays for small maps.
+    the input), which pays for small maps. ``ones_row`` ("nc" only): each image's (C*K, P) columns are followed
+    by a row of ones, returned as (N, C*K + 1, P) -- the row a bias column of the weight multiplies.
     """
     xp = _pad(x, pads, "pad")
     if layout == "bl":
@@ -228,6 +229,12 @@ def _im2col(x, ksize, stride, pads, dilation, out, layout: str = "cn") -> np.nda
         base, shape = xp, (xp.shape[1], *ksize, xp.shape[0], *out)
         strides = (sc, *(d * st for d, st in zip(dilation, ss)), sn, *(s * st for s, st in zip(stride, ss)))
     view = np.lib.stride_tricks.as_strided(base, shape=shape, strides=strides, writeable=False)
+    if ones_row:
+        rows, p = math.prod(shape[1:2 + len(ksize)]), math.prod(out)
+        cols = _scratch("cols", (shape[0], rows + 1, p), x.dtype)
+        cols[:, rows] = 1
+        np.copyto(cols[:, :rows].reshape(shape), view)
+        return cols
     cols = _scratch("cols", shape, x.dtype)
     np.copyto(cols, view)
     return cols
@@ -406,16 +413,21 @@ def _forward_im2col(x, w, stride, pads, dilation, groups, out, bias=None) -> np.
     y = memory.empty((n, o, *out), x.dtype)   # (a large output reuses a freed buffer)
     chunks, layout = _plan(n, c, og, cg, kk, stride, out, x.itemsize)
     bg = None if bias is None else bias.reshape(groups, og, 1)
-    if bg is not None and layout == "nc":          # added to (n, groups, og, p) chunks: as (og, p) planes
+    # image-major, ungrouped: the bias is a last column of the weight, times a row of ones under each image's
+    # columns, so the GEMMs write finished outputs (no pass over the output for the bias)
+    fold = bg is not None and layout == "nc" and groups == 1
+    if fold:
+        wg = np.concatenate([wg[0], bias[:, None]], axis=1)[None]
+    elif bg is not None and layout == "nc":        # added to (n, groups, og, p) chunks: as (og, p) planes
         bg = per_channel(bias, p, n).reshape(groups, og, -1)
 
     def work(lo, hi):
         for n0, n1 in chunks[lo:hi]:
-            cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, layout)
+            cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, layout, ones_row=fold)
             if layout == "nc":
                 yc = y[n0:n1].reshape(n1 - n0, groups, og, p)
-                np.matmul(wg, cols.reshape(n1 - n0, groups, cg * kk, p), out=yc)
-                if bg is not None:
+                np.matmul(wg, cols.reshape(n1 - n0, groups, -1, p), out=yc)
+                if bg is not None and not fold:
                     yc += bg                      # while the chunk is in cache
                 continue
             m = (n1 - n0) * p
