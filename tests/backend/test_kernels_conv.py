@@ -113,6 +113,12 @@ def test_conv_forward_and_grads(case, dtype, design, monkeypatch):
     assert gw.dtype == dtype and gw.shape == w.shape
     np.testing.assert_allclose(gx, gx_ref.numpy(), **_tol(dtype, (o // groups) * math.prod(k)))
     np.testing.assert_allclose(gw, gw_ref.numpy(), **_tol(dtype, n * y[0, 0].size))
+    # with the bias gradient (folded into the image-major GEMMs, else a separate sum)
+    gw2, gb = K.conv_grad_weight(gy, x, w.shape, stride, pads, dil, groups, bias=True)
+    assert gb.dtype == dtype and gb.shape == (o,) and gw2.shape == w.shape
+    np.testing.assert_allclose(gw2, gw_ref.numpy(), **_tol(dtype, n * y[0, 0].size))
+    np.testing.assert_allclose(gb, gy.astype(np.float64).sum(axis=(0, *range(2, gy.ndim))),
+                               **_tol(dtype, n * y[0, 0].size))
 
 
 # (N, C_in, spatial, C_out, kernel, stride, padding, output_padding, dilation, groups)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..backend.kernels import conv as K
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -35,6 +36,11 @@ class Conv(Function):
         x, w = ctx.saved_tensors
         n = ctx.needs_input_grad
         gx = ConvGradInput.apply(gy, w, ctx.x_shape, *ctx.args) if n[0] else None
+        if n[1] and n[2] and not STATE.enabled:
+            # no graph of the backward: both from one kernel call (the bias gradient can come out of the weight
+            # gradient's GEMMs)
+            gw, gb = K.conv_grad_weight(gy._data, x._data, ctx.w_shape, *ctx.args, bias=True)
+            return gx, Tensor._make(gw, False, None, 0), Tensor._make(gb, False, None, 0), None, None, None, None
         gw = ConvGradWeight.apply(gy, x, ctx.w_shape, *ctx.args) if n[1] else None
         gb = _bias_sum(gy, gy._data.ndim - 2) if n[2] else None
         return gx, gw, gb, None, None, None, None

@@ -587,8 +587,12 @@ def _grad_input_col2im(gy, w, x_shape, stride, pads, dilation, groups) -> np.nda
 
 
 # ------------------------------------------------------------------------------------ grad weight
-def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups) -> np.ndarray:
-    """Per batch chunk: gw (G, Og, Cg*K) += gy (G, Og, n*P) @ cols^T, the pixels being the GEMM's K."""
+def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups, bias: bool = False):
+    """Per batch chunk: gw (G, Og, Cg*K) += gy (G, Og, n*P) @ cols^T, the pixels being the GEMM's K.
+
+    With ``bias``, returns (gw, gb): ungrouped image-major GEMMs take a row of ones under each image's columns
+    (see ``_im2col``), so their last output column is the bias gradient, the per-channel sum of gy, at no cost;
+    other layouts sum gy separately."""
     n, c = x.shape[:2]
     o, cg = w_shape[:2]
     og = o // groups
@@ -596,18 +600,20 @@ def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups) -> np.nd
     out = gy.shape[2:]
     kk, p = math.prod(ksize), math.prod(out)
     chunks, layout = _plan(n, c, og, cg, kk, stride, out, x.itemsize)
+    fold = bias and layout == "nc" and groups == 1
+    width = cg * kk + fold
 
     def work(lo, hi):
-        gw = np.zeros((groups, og, cg * kk), x.dtype)
+        gw = np.zeros((groups, og, width), x.dtype)
         part = np.empty_like(gw)
         for n0, n1 in chunks[lo:hi]:
             nb, m = n1 - n0, (n1 - n0) * p
-            cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, layout)
+            cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, layout, ones_row=fold)
             if layout == "nc":
                 # one GEMM per image: gy_i (Og, P) @ cols_i^T (P, Cg*K), then the sum over the chunk's images
                 parts = np.matmul(gy[n0:n1].reshape(nb, groups, og, p),
-                                  cols.reshape(nb, groups, cg * kk, p).swapaxes(-1, -2),
-                                  out=_scratch("gw_parts", (nb, groups, og, cg * kk), x.dtype))
+                                  cols.reshape(nb, groups, width, p).swapaxes(-1, -2),
+                                  out=_scratch("gw_parts", (nb, groups, og, width), x.dtype))
                 gw += parts.sum(axis=0) if nb > 1 else parts[0]
                 continue
             cols = cols.reshape(groups, cg * kk, m)
@@ -621,14 +627,24 @@ def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups) -> np.nd
     gw = gws[0]
     for other in gws[1:]:
         gw += other
+    if fold:
+        return np.ascontiguousarray(gw[0, :, :-1]).reshape(w_shape), np.ascontiguousarray(gw[0, :, -1])
+    if bias:
+        return gw.reshape(w_shape), _bias_grad(gy)
     return gw.reshape(w_shape)
 
 
+def _bias_grad(gy: np.ndarray) -> np.ndarray:
+    from .. import sum_axes          # (the backend package imports this module)
+    return sum_axes(gy, (0,) + tuple(range(2, gy.ndim)))
+
+
 def conv_grad_weight(gy: np.ndarray, x: np.ndarray, w_shape, stride, padding, dilation,
-                     groups: int = 1) -> np.ndarray:
+                     groups: int = 1, bias: bool = False):
     """Gradient of ``conv_forward`` w.r.t. its weight.
 
-    gy: (N, C_out, *out); x: (N, C_in, *S); returns gw of shape ``w_shape`` = (C_out, C_in/groups, *k).
+    gy: (N, C_out, *out); x: (N, C_in, *S); returns gw of shape ``w_shape`` = (C_out, C_in/groups, *k), or with
+    ``bias`` the pair (gw, gb), gb (C_out,) the gradient w.r.t. the bias (free in the image-major layout).
     Wide 3x3 stride-1 layers by Winograd (``winograd.grad_weight``), like their forward and grad-input.
     """
     nd = x.ndim - 2
@@ -638,12 +654,14 @@ def conv_grad_weight(gy: np.ndarray, x: np.ndarray, w_shape, stride, padding, di
     if x.dtype != gy.dtype:
         raise RuntimeError(f"conv: grad_output dtype ({gy.dtype}) and input dtype ({x.dtype}) should be the same")
     if gy.size == 0 or math.prod(w_shape) == 0:
-        return np.zeros(w_shape, x.dtype)
-    if winograd.applies(x.shape, w_shape, stride, pads, dilation, groups, x.dtype, weight_gradient=True):
-        return winograd.grad_weight(x, gy, pads)
-    if _channels_last(x.shape[1], w_shape[0], x.shape[0] * math.prod(gy.shape[2:]), groups):
-        return _grad_weight_cl(gy, x, w_shape, stride, pads, dilation)
-    return _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups)
+        gw = np.zeros(w_shape, x.dtype)
+    elif winograd.applies(x.shape, w_shape, stride, pads, dilation, groups, x.dtype, weight_gradient=True):
+        gw = winograd.grad_weight(x, gy, pads)
+    elif _channels_last(x.shape[1], w_shape[0], x.shape[0] * math.prod(gy.shape[2:]), groups):
+        gw = _grad_weight_cl(gy, x, w_shape, stride, pads, dilation)
+    else:
+        return _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups, bias)
+    return (gw, _bias_grad(gy)) if bias else gw
 
 
 # --------------------------------------------------------------------------------- transposed conv
