@@ -96,6 +96,8 @@ def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
     # the backward: plane ranges on the threads (disjoint windows) or one bincount (overlapping)
     monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
     monkeypatch.setattr(K, "_BACKWARD_PARALLEL_MIN", 0)
+    if threads == 3:
+        monkeypatch.setattr(K, "_BACKWARD_BLOCK_BYTES", 1)     # one plane per block
     tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
     gy = np.random.default_rng(7).standard_normal(y.shape).astype(np.float32)
     ref = _grad(F.max_pool2d(tx, k, s, p, d, ceil), tx, gy)
