@@ -92,7 +92,6 @@ def empty(shape, dtype) -> np.ndarray:
         if held + nbytes > CACHE_BYTES:                     # drop the free buffers to make room
             _cache[:] = busy
             held = sum(b.nbytes for b in _cache)
-        del busy
         buf = np.empty(nbytes, np.uint8)
         if held + nbytes <= CACHE_BYTES:
             _cache.append(buf)

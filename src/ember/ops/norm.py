@@ -42,6 +42,11 @@ def _as3d(a):
 _BN_BLOCK_BYTES = 4 << 20
 
 
+def _plane(x3, v):
+    """A per-channel vector v as an operand for the (N, C, L) array x3 (see ``per_channel``)."""
+    return per_channel(v, x3.shape[2], x3.shape[0])
+
+
 def _image_blocks(fn, x3):
     """``fn(blocks)`` for each thread's range of images (all of them in one call for small inputs), ``blocks`` a
     list of (lo, hi) image ranges of about ``_BN_BLOCK_BYTES``; returns the list of results."""
@@ -65,9 +70,7 @@ class BatchNorm(Function):
         x3 = xp.ascontiguousarray(_as3d(x))
         c = x3.shape[1]
         cnt = x3.shape[0] * x3.shape[2]
-
-        def plane(v):
-            return per_channel(v, x3.shape[2], x3.shape[0])
+        plane = functools.partial(_plane, x3)
         out = xp.empty(x3.shape, x3.dtype)
         if out.size == 0:            # PyTorch: an empty output, running statistics unchanged, zero gradients
             ctx.p = (training, xp.zeros(c, x.dtype), xp.ones(c, x.dtype), cnt, c, eps)
@@ -137,9 +140,7 @@ def _bn_backward_fast(g, x, w, training, mean, invstd, cnt, n):
         return (_const(xp.zeros(x.shape, x.dtype)) if n[0] else None, _const(zc) if len(n) > 1 and n[1] else None,
                 _const(zc.copy()) if len(n) > 2 and n[2] else None, None, None, None, None, None)
     buf = xp.empty(x3.shape, x3.dtype)           # x - mean, then (training) the input gradient in place
-
-    def plane(v):
-        return per_channel(v, x3.shape[2], x3.shape[0])
+    plane = functools.partial(_plane, x3)
     mean_c = plane(mean)
 
     def sums(blocks):            # Σg and Σ(g·(x - mean)) per channel, x - mean written block by block

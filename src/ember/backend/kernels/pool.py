@@ -246,7 +246,6 @@ def max_pool_backward(gy: np.ndarray, idx: np.ndarray, x_shape, kernel=None, str
         # per range of planes (on ember's threads for large inputs): zero the planes, then one assignment
         gx = np.empty(nc * plane, gy.dtype)
         g2, i2 = gy.reshape(nc, -1), idx.reshape(nc, -1)
-
         per = max(1, _BACKWARD_BLOCK_BYTES // (plane * gy.itemsize))
 
         def planes(lo, hi):

@@ -197,9 +197,9 @@ def grad_weight(x: np.ndarray, gy: np.ndarray, pads) -> np.ndarray:
     dM[ab] (tiles, C_out)`` with the tiles as its long inner dimension -- and that of g is G^T dU G, one small
     GEMM at the end. Blocks hold ``_GW_TILES`` tiles (images interleaved channels-last, as in ``conv3x3``); each
     thread sums its blocks, the threads' sums are added."""
-    n, c, h, w_ = x.shape
+    n, c = x.shape[:2]
     o, oh, ow = gy.shape[1:]
-    (pt, pb), (pl, pr) = pads
+    (pt, _), (pl, _) = pads
     th, tw = -(-oh // 2), -(-ow // 2)
     per_thread = -(-n // parallel.num_threads())
     nb = max(1, min(per_thread, -(-_GW_TILES // (th * tw))))
