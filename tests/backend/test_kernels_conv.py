@@ -53,6 +53,10 @@ DESIGNS = {
     "channels_last_per_image": {"_CHANNELS_LAST_MIN_C": 1, "_CHANNELS_LAST_PIXELS": 0, "_CHANNELS_LAST_BYTES": 1,
                                 "_THREAD_MIN_FLOPS": 0,
                                 "threads": 3},
+    # stride-1 convs as one GEMM per kernel row whatever their shape, in one chunk or one image per chunk
+    "rows": {"_ROWS_MIN_C": 1, "_ROWS_MAX_C": 10**9, "_ROWS_MIN_KW": 1, "_ROWS_MIN_P": 0, "_ROWS_GW_RATIO": math.inf},
+    "rows_per_image": {"_ROWS_MIN_C": 1, "_ROWS_MAX_C": 10**9, "_ROWS_MIN_KW": 1, "_ROWS_MIN_P": 0,
+                       "_ROWS_GW_RATIO": math.inf, "_ROWS_BYTES": 1, "_THREAD_MIN_FLOPS": 0, "threads": 3},
     # chunks shared out over 3 threads, even for tiny work (each thread sums its own grad_weight partial)
     "threads": {"_THREAD_MIN_FLOPS": 0, "_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_IMAGE_MAJOR_BYTES": 1,
                 "threads": 3},
@@ -260,6 +264,30 @@ def test_winograd_on_a_real_layer_matches_torch():
     F.conv2d(tx, tw, padding=1).backward(torch.from_numpy(gy))
     np.testing.assert_allclose(K.conv_grad_weight(gy, x, w.shape, (1, 1), (1, 1), (1, 1), 1), tw.grad.numpy(),
                                rtol=1e-4, atol=2e-5 * math.sqrt(8 * 16 * 16))
+
+
+def test_rows_on_a_real_layer_matches_torch(monkeypatch):
+    """ResNet's 64-channel 3x3 layer (32x32, batch 4, with a bias) goes to the row-tap kernels by default --
+    forward, grad-input (its adjoint) and weight gradient -- and matches PyTorch in float32."""
+    calls = []
+    for name in ("_forward_rows", "_grad_weight_rows"):
+        real = getattr(K, name)
+        monkeypatch.setattr(K, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 64, 32, 32)).astype(np.float32)
+    w = (rng.standard_normal((64, 64, 3, 3)) / 24).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+    ty = F.conv2d(tx, tw, tb, padding=1)
+    gy = rng.standard_normal(ty.shape).astype(np.float32)
+    ty.backward(torch.from_numpy(gy))
+    tol = dict(rtol=1e-4, atol=2e-5 * math.sqrt(64 * 9))
+    np.testing.assert_allclose(K.conv_forward(x, w, (1, 1), (1, 1), (1, 1), 1, bias=b), ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(K.conv_grad_input(gy, w, x.shape, (1, 1), (1, 1), (1, 1), 1), tx.grad.numpy(), **tol)
+    gw, gb = K.conv_grad_weight(gy, x, w.shape, (1, 1), (1, 1), (1, 1), 1, bias=True)
+    np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-4, atol=2e-5 * math.sqrt(4 * 32 * 32))
+    np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-4, atol=2e-5 * math.sqrt(4 * 32 * 32))
+    assert calls == ["_forward_rows", "_forward_rows", "_grad_weight_rows"]
 
 
 def test_same_padding_puts_the_extra_element_high():
