@@ -740,8 +740,10 @@ def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups, bias: bo
     width = cg * kk + fold
 
     def work(lo, hi):
-        gw = np.zeros((groups, og, width), x.dtype)
-        part = np.empty_like(gw)
+        # each thread's first chunk writes its partial sum (no zeroed array and no add pass: 9.4 MB each for
+        # ResNet-18's 512-channel layers)
+        gw = None
+        shape = (groups, og, width)
         for n0, n1 in chunks[lo:hi]:
             nb, m = n1 - n0, (n1 - n0) * p
             cols = _im2col(x[n0:n1], ksize, stride, pads, dilation, out, layout, ones_row=fold)
@@ -750,14 +752,20 @@ def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups, bias: bo
                 parts = np.matmul(gy[n0:n1].reshape(nb, groups, og, p),
                                   cols.reshape(nb, groups, width, p).swapaxes(-1, -2),
                                   out=_scratch("gw_parts", (nb, groups, og, width), x.dtype))
-                gw += parts.sum(axis=0) if nb > 1 else parts[0]
+                if gw is None:
+                    gw = parts.sum(axis=0) if nb > 1 else parts[0].copy()
+                else:
+                    gw += parts.sum(axis=0) if nb > 1 else parts[0]
                 continue
             cols = cols.reshape(groups, cg * kk, m)
             bl = layout == "bl"
             g = _scratch("gy", (o, *out, nb) if bl else (o, nb, *out), x.dtype)
             np.copyto(g, np.moveaxis(gy[n0:n1], 0, -1) if bl else gy[n0:n1].swapaxes(0, 1))
-            gw += _group_matmul(g.reshape(groups, og, m), cols.swapaxes(1, 2), part)
-        return gw
+            if gw is None:
+                gw = _group_matmul(g.reshape(groups, og, m), cols.swapaxes(1, 2), np.empty(shape, x.dtype))
+            else:
+                gw += _group_matmul(g.reshape(groups, og, m), cols.swapaxes(1, 2), _scratch("gw_part", shape, x.dtype))
+        return np.zeros(shape, x.dtype) if gw is None else gw
 
     gws = parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
     gw = gws[0]
