@@ -93,6 +93,41 @@ def test_activation_inplace(name):
     assert_close(a.grad, ta.grad, rtol=1e-5, atol=1e-6)
 
 
+def test_relu_inplace_under_autograd_is_one_array_like_pytorch():
+    """relu_ on a non-view with a history computes in place and saves the tensor itself (PyTorch's ReluBackward0):
+    same values and gradients, no new array, the version check when the result is modified later; a view takes
+    the general in-place path (its base's gradient through CopySlices)."""
+    x = _data((4, 5))
+    g = _data((4, 5), 3)
+    for m in (ember, torch):
+        a = m.from_numpy(x.copy()).requires_grad_()
+        y = a * 2
+        before = y._data if m is ember else None
+        r = y.relu_()
+        assert r is y and type(y.grad_fn).__name__ == "ReluBackward0"
+        if m is ember:
+            assert y._data is before              # the same array, modified in place
+        (y * y).backward(m.from_numpy(g.copy()))
+        if m is ember:
+            ea = a.grad
+        else:
+            assert_close(ea, a.grad, rtol=1e-5, atol=1e-6)
+        b = m.from_numpy(x.copy()).requires_grad_()
+        z = b * 2
+        z.relu_()
+        z.add_(1)                             # the saved result changed: backward must refuse
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.sum().backward()
+        c = m.from_numpy(x.copy()).requires_grad_()
+        w = c * 2
+        w[1:3].relu_()                        # a view: its base w is rebased
+        (w * w).backward(m.from_numpy(g.copy()))
+        if m is ember:
+            ec = c.grad
+        else:
+            assert_close(ec, c.grad, rtol=1e-5, atol=1e-6)
+
+
 def test_prelu_and_extras():
     x = _data((2, 3, 4))
     w = np.array([0.1, -0.3, 0.5], np.float32)

@@ -13,7 +13,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ..backend import xp
 from . import elementwise as E
-from .inplace import _apply
+from .inplace import _apply, _inplace_check
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_",
            "gelu", "silu", "mish", "softplus", "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "sigmoid",
@@ -54,6 +54,27 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return E.relu(input)
 
 
+class _ReluInPlace(Function):
+    """``relu_`` of a tensor with a history that is not a view: computed in place (one pass, no new array) and
+    the result saved for backward is the tensor itself, at its new version, as in PyTorch. (Through ``_apply``
+    relu_ computed a new array and copied it back: two passes and an extra activation-sized array kept for
+    backward -- VGG's five ReLU(inplace=True) layers 3.3 ms per step, plus 3 ms of copies.)"""
+    _tensor_forward = True             # forward gets (detached) Tensors and may mark them dirty
+    node_name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        E._relu(a._data, out=a._data)
+        ctx.mark_dirty(a)
+        ctx.save_for_backward(a)
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return E.threshold_backward(g, out, 0)
+
+
 def relu_(input: Tensor) -> Tensor:
     if not STATE.enabled or not input._requires_grad:
         if input._data.dtype == xp.bool_:
@@ -61,6 +82,9 @@ def relu_(input: Tensor) -> Tensor:
         E._relu(input._data, out=input._data)
         input._vc[0] += 1
         return input
+    if input._base is None and input.grad_fn is not None:
+        _inplace_check(input)
+        return _ReluInPlace.apply(input)
     return _apply(input, E.relu)
 
 
