@@ -916,3 +916,51 @@ def test_grad_takes_a_fresh_view_but_never_shares_memory():
     other = twice.T                           # noqa: F841 - a second view of the same array
     second = engine._sole_view(twice)
     assert (sole, of_held, part, second) == (True, False, False, False)
+
+
+def _with_index(m, seen):
+    """A user Function with a non-differentiable integer output; its backward records what it received for it."""
+    class WithIndex(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = m.argmax(x, dim=1)
+            ctx.mark_non_differentiable(idx)
+            return x * 2, idx
+
+        @staticmethod
+        def backward(ctx, g, gi):
+            seen.append((tuple(gi.shape), str(gi.dtype), float(gi.abs().sum())))
+            return g * 2
+    return WithIndex
+
+
+def test_missing_gradients_are_zeros_for_user_functions_but_not_for_own_integer_outputs():
+    """PyTorch hands a user Function zeros for an output that got no gradient, integer ones included; ember's own
+    ops skip materialising their integer outputs (max-pool or sort indices), whose backwards ignore them."""
+    from ember.autograd import engine
+    for m in (torch, ember):
+        seen = []
+        x = m.ones(2, 3, requires_grad=True)
+        y, _ = _with_index(m, seen).apply(x)
+        y.sum().backward()
+        assert seen == [((2,), "torch.int64", 0.0)] and float(x.grad.sum()) == 12.0
+    calls = []
+    real = engine._materialize
+
+    def spy(node, grads):
+        out = real(node, grads)
+        calls.append((type(node).__name__, [g is None for g in out]))
+        return out
+
+    data = np.random.default_rng(3).standard_normal((1, 2, 4, 4))
+    engine._materialize = spy
+    try:
+        x = ember.tensor(data, requires_grad=True)
+        y, _ = ember.nn.functional.max_pool2d(x * 1, 2, return_indices=True)
+        y.sum().backward()
+    finally:
+        engine._materialize = real
+    assert ("MaxPool2DWithIndicesBackward0", [False, True]) in calls      # the indices' gradient stays None
+    tx = torch.tensor(data, requires_grad=True)
+    torch.nn.functional.max_pool2d(tx * 1, 2, return_indices=True)[0].sum().backward()
+    close(x.grad, tx.grad)

@@ -258,13 +258,18 @@ def _run_pre_hooks(node, grads):
 
 
 def _materialize(node, grads):
+    """Zeros for the outputs that received no gradient (PyTorch's materialize_grads). ember's own ops skip their
+    integer outputs (max-pool indices, sort's indices): their backwards ignore that gradient, and the zeros were
+    VGG's max-pool indices' size, 15.7 MB per training step. User Functions get zeros for every output, as in
+    PyTorch."""
     if all(g is not None for g in grads):
         return grads
     from .._tensor import Tensor
     from ..backend import xp
 
-    return [g if g is not None or meta is None else Tensor._make(xp.zeros(*meta), False, None, 0)
-            for g, meta in zip(grads, node._out_meta)]
+    own = not node._fn._tensor_forward
+    return [g if g is not None or meta is None or (own and meta[1].kind not in "fc")
+            else Tensor._make(xp.zeros(*meta), False, None, 0) for g, meta in zip(grads, node._out_meta)]
 
 
 def _accumulate_into(t, g, create_graph, routed):
