@@ -430,12 +430,13 @@ def _row_columns(x, kw, pads, dilation, ow, ones_row: bool = False):
     return buf
 
 
-def _rows_chunks(x_shape, w_shape, pads, out):
-    n, c, h, _ = x_shape
+def _rows_chunks(x, w_shape, pads, out):
+    """Batch chunks of the row-tap kernels: ``_row_columns`` buffers of at most ``_ROWS_BYTES``."""
+    n, c, h, _ = x.shape
     o, _, kh, kw = w_shape
     p = math.prod(out)
     hp = h + pads[0][0] + pads[0][1]
-    return _chunks(n, c * kw * hp * out[1] * 4, p, 2 * o * c * kh * kw * p, _ROWS_BYTES)
+    return _chunks(n, c * kw * hp * out[1] * x.itemsize, p, 2 * o * c * kh * kw * p, _ROWS_BYTES)
 
 
 def _forward_rows(x, w, pads, dilation, out, bias=None) -> np.ndarray:
@@ -455,7 +456,7 @@ def _forward_rows(x, w, pads, dilation, out, bias=None) -> np.ndarray:
     wr = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, o, c * kw)    # per kernel row, K = (c, j)
     w0 = wr[0] if bias is None else np.concatenate([wr[0], bias.reshape(o, 1)], axis=1)
     y = memory.empty((n, o, *out), x.dtype)
-    chunks = _rows_chunks(x.shape, w.shape, pads, out)
+    chunks = _rows_chunks(x, w.shape, pads, out)
 
     def work(lo, hi):
         for n0, n1 in chunks[lo:hi]:
@@ -485,7 +486,7 @@ def _grad_weight_rows(gy, x, w_shape, pads, dilation, bias: bool = False):
     out = gy.shape[2:]
     dh, dw = dilation
     p = out[0] * out[1]
-    chunks = _rows_chunks(x.shape, w_shape, pads, out)
+    chunks = _rows_chunks(x, w_shape, pads, out)
     ck = c * kw
 
     def work(lo, hi):
