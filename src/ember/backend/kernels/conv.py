@@ -154,6 +154,12 @@ def _check(x: np.ndarray, w: np.ndarray, groups: int, nd: int) -> None:
         )
 
 
+def _threads_pay(flops: int) -> bool:
+    """Whether work of ``flops`` is shared out: more than one thread, each getting ``_THREAD_MIN_FLOPS``."""
+    threads = parallel.num_threads()
+    return threads > 1 and flops >= threads * _THREAD_MIN_FLOPS
+
+
 def _chunks(n: int, per_item_bytes: int, per_item_cols: int, per_item_flops: int, max_bytes: int | None = None,
             min_flops: int | None = None):
     """Split the batch ``range(n)`` into cache-blocking chunks (not a per-sample loop: whole images per chunk).
@@ -169,7 +175,7 @@ def _chunks(n: int, per_item_bytes: int, per_item_cols: int, per_item_flops: int
     step = max(1, min(step, max_bytes // max(1, per_item_bytes)))
     threads = parallel.num_threads()
     count = -(-n // step)
-    if threads > 1 and n * per_item_flops >= threads * _THREAD_MIN_FLOPS:
+    if _threads_pay(n * per_item_flops):
         # a multiple of the thread count, of near-equal sizes, so the threads finish together
         count = min(n, -(-count // threads) * threads)
         step = -(-n // count)
@@ -583,8 +589,7 @@ def _subsample(x, stride):
 
 def _image_ranges(n: int, flops: int) -> list[tuple[int, int]]:
     """The batch ``range(n)`` as one range per thread when that leaves each ``_THREAD_MIN_FLOPS``, else one."""
-    threads = parallel.num_threads()
-    return parallel.split(n) if threads > 1 and flops >= threads * _THREAD_MIN_FLOPS else [(0, n)]
+    return parallel.split(n) if _threads_pay(flops) else [(0, n)]
 
 
 def _forward_pointwise(x, w, stride, groups, bias=None) -> np.ndarray:
