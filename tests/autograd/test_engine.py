@@ -92,6 +92,34 @@ def test_saved_tensors_access_after_free():
         y.grad_fn.saved_tensors  # noqa: B018
 
 
+def test_arrays_kept_on_ctx_are_freed_by_backward():
+    """A built-in op's forward may keep arrays on ctx without save_for_backward (masks, indices): backward
+    without retain_graph frees them (the node then raises on a second backward), plain values stay."""
+    from ember.autograd.function import Function as ArrayFunction   # the base of built-in ops: arrays in forward
+
+    class Stash(ArrayFunction):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.mask = a > 0
+            ctx.scale, ctx.shape = 2.0, a.shape
+            return a * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ember.from_numpy(ctx.mask.astype(np.float32)) * ctx.scale
+
+    x = ember.tensor([-1.0, 2.0], requires_grad=True)
+    y = Stash.apply(x)
+    y.sum().backward(retain_graph=True)
+    assert isinstance(vars(y.grad_fn)["mask"], np.ndarray)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad._data, [0.0, 4.0])
+    node = vars(y.grad_fn)
+    assert "mask" not in node and node["scale"] == 2.0 and node["shape"] == (2,)
+    with pytest.raises(RuntimeError, match=FREED):
+        y.sum().backward()
+
+
 def test_version_counter_error():
     for m in (torch, ember):
         x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)

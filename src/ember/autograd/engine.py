@@ -262,7 +262,10 @@ def _materialize(node, grads):
     integer outputs (max-pool indices, sort's indices): their backwards ignore that gradient, and the zeros were
     VGG's max-pool indices' size, 15.7 MB per training step. User Functions get zeros for every output, as in
     PyTorch."""
-    if all(g is not None for g in grads):
+    for g in grads:                 # (a loop: all() over a generator cost ~0.4 us per node)
+        if g is None:
+            break
+    else:
         return grads
     from .._tensor import Tensor
     from ..backend import xp

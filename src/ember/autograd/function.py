@@ -137,6 +137,17 @@ class Function:
         node._pos = tuple(pos)
         node._input_meta = tuple(meta)
         out = cls.forward(node, *fwd_args)
+        if type(out) is not tuple and node._non_diff is None:
+            # one output (nearly every op): no tuples to build and loop over (the generator expressions below
+            # cost ~0.9 us of the ~4.3 us a recorded op took)
+            o = out if type(out) is _ND else xp.asarray(out)
+            diff = o.dtype.kind in "fc"
+            result = Tensor._make(o, diff, node if diff else None, 0)
+            node._out_meta = ((o.shape, o.dtype),)
+            if node._to_save is not None:
+                node._saved = _pack(node._to_save, args, fwd_args, (result,), (out,))
+                node._to_save = None
+            return result
         multi = type(out) is tuple
         raw = out if multi else (out,)
         outs = tuple(_arr(o) for o in raw)

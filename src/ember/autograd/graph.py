@@ -14,6 +14,8 @@ _FREED = (
 
 # Nodes PyTorch implements by hand in C++ report a qualified name() (their repr shows the short one).
 _QUALIFIED = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices", "CopyBackwards")}
+# values a ctx keeps that are never arrays (checked by type first: hasattr on a float costs ~0.15 us per miss)
+_PLAIN = frozenset((int, float, bool, str, tuple, type(None)))
 
 
 class SavedTensor:
@@ -161,7 +163,9 @@ class Node:
             self._released = True
         d = self.__dict__
         if d:
-            for k in [k for k, v in d.items() if hasattr(v, "__array__") or hasattr(v, "_data")]:
+            drop = [k for k, v in d.items()
+                    if type(v) not in _PLAIN and (hasattr(v, "__array__") or hasattr(v, "_data"))]
+            for k in drop:
                 del d[k]
                 self._released = True
 
