@@ -14,7 +14,8 @@ _FREED = (
 
 # Nodes PyTorch implements by hand in C++ report a qualified name() (their repr shows the short one).
 _QUALIFIED = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices", "CopyBackwards")}
-# values a ctx keeps that are never arrays (checked by type first: hasattr on a float costs ~0.15 us per miss)
+# types of ctx values that _release keeps without asking (none has __array__ or _data; a hasattr miss on a
+# float costs ~0.15 us, once per stashed value and backward node)
 _PLAIN = frozenset((int, float, bool, str, tuple, type(None)))
 
 
