@@ -27,6 +27,15 @@ def test_results_in_order_and_on_several_threads(monkeypatch):
     assert len(set(names)) == 3 and threading.current_thread().name in names
 
 
+def test_run_sum_adds_the_parts_into_the_first_and_skips_none(monkeypatch):
+    monkeypatch.setitem(parallel._state, "n", 3)
+    arrays = [np.full(4, float(i + 1)) for i in range(3)]
+    total = parallel.run_sum([lambda a=a: a for a in arrays] + [lambda: None])
+    np.testing.assert_array_equal(total, [6.0] * 4)
+    assert total is arrays[0]                       # in place: no new array
+    assert parallel.run_sum([lambda: None, lambda: None]) is None
+
+
 def test_an_exception_is_raised_after_all_parts_finished():
     done = []
 

@@ -20,7 +20,7 @@ import os
 import queue
 import threading
 
-__all__ = ["run", "run_rows", "num_threads", "set_num_threads", "split", "limit_blas_threads"]
+__all__ = ["run", "run_sum", "run_rows", "num_threads", "set_num_threads", "split", "limit_blas_threads"]
 
 # elementwise passes over at least this many elements run on the threads: on the 2-core Intel machine
 # (2026-12-02) relu of a (64, 64, 32, 32) float32 array took 1.75 ms on one thread, 1.0 ms on two; relu's backward
@@ -87,6 +87,21 @@ def run(parts):
         return results
     finally:
         _busy.release()
+
+
+def run_sum(parts):
+    """``run(parts)`` for parts that return partial sums (arrays, or None for no contribution): their total,
+    added in place into the first (None if every part returned None) -- a weight gradient summed over the
+    threads' ranges of images."""
+    total = None
+    for r in run(parts):
+        if r is None:
+            continue
+        if total is None:
+            total = r
+        else:
+            total += r
+    return total
 
 
 def split(n: int, parts: int | None = None) -> list[tuple[int, int]]:

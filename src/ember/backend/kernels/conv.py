@@ -386,10 +386,7 @@ def _grad_weight_cl(gy, x, w_shape, stride, pads, dilation) -> np.ndarray:
                 gw += np.matmul(g, cols, out=_scratch("gw_part", gw.shape, x.dtype))
         return gw
 
-    parts = parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
-    gw = parts[0]
-    for other in parts[1:]:
-        gw += other
+    gw = parallel.run_sum(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
     return np.ascontiguousarray(np.moveaxis(gw.reshape(o, *ksize, c), -1, 1)).reshape(w_shape)
 
 
@@ -510,10 +507,7 @@ def _grad_weight_rows(gy, x, w_shape, pads, dilation, bias: bool = False):
                     gw[i, :ck] += np.matmul(cols[b, :ck, off:off + p], g[b], out=part[:ck])
         return gw
 
-    parts = parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
-    gw = parts[0]
-    for other in parts[1:]:
-        gw += other
+    gw = parallel.run_sum(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
     w_grad = np.ascontiguousarray(gw[:, :ck].reshape(kh, c, kw, o).transpose(3, 1, 0, 2))
     return (w_grad, np.ascontiguousarray(gw[0, ck])) if bias else w_grad
 
@@ -628,10 +622,7 @@ def _grad_weight_pointwise(gy, x, w_shape, stride, groups) -> np.ndarray:
         parts = np.matmul(gy[lo:hi].reshape(hi - lo, groups, og, p), xr.swapaxes(-1, -2))
         return parts.sum(axis=0)
 
-    parts = parallel.run(functools.partial(work, lo, hi) for lo, hi in _image_ranges(n, 2 * n * o * cg * p))
-    gw = parts[0]
-    for other in parts[1:]:
-        gw += other
+    gw = parallel.run_sum(functools.partial(work, lo, hi) for lo, hi in _image_ranges(n, 2 * n * o * cg * p))
     return gw.reshape(w_shape)
 
 
@@ -814,10 +805,7 @@ def _grad_weight_im2col(gy, x, w_shape, stride, pads, dilation, groups, bias: bo
                 gw += _group_matmul(g.reshape(groups, og, m), cols.swapaxes(1, 2), _scratch("gw_part", shape, x.dtype))
         return np.zeros(shape, x.dtype) if gw is None else gw
 
-    gws = parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
-    gw = gws[0]
-    for other in gws[1:]:
-        gw += other
+    gw = parallel.run_sum(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
     if fold:
         return np.ascontiguousarray(gw[0, :, :-1]).reshape(w_shape), np.ascontiguousarray(gw[0, :, -1])
     if bias:
