@@ -45,16 +45,22 @@ MAX_CASES = [
     ((2, 3, 12), 4, 4, 2, 1, True),
     ((2, 3, 5, 6, 7), 2, 2, 1, 1, True),
     ((1, 2, 6, 6, 6), 3, 2, 0, (1, 2, 1), False),
+    ((3, 4, 4, 4), 2, 2, 0, 1, False),          # output rows of <= 2: (*S, planes) blocks when contiguous
+    ((2, 3, 5, 4), 3, 2, 1, (1, 2), True),
+    ((2, 3, 5), 2, 2, 1, 1, False),
+    ((2, 2, 3, 4, 4), 2, 3, 1, 1, True),
 ]
 
 
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
 @pytest.mark.parametrize("kind", ["normal", "ties", "nan"])
 @pytest.mark.parametrize("case", MAX_CASES, ids=[str(i) for i in range(len(MAX_CASES))])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_max_pool(case, dtype, kind):
+def test_max_pool(case, dtype, kind, layout):
+    """Contiguous inputs pool blocks of planes, strided ones whole images."""
     shape, k, s, p, d, ceil = case
     rng = np.random.default_rng(MAX_CASES.index(case))
-    x = _x(shape, dtype, rng, kind, noncontig=True)
+    x = _x(shape, dtype, rng, kind, noncontig=layout == "strided")
     tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
     ty, ti = MAX[len(shape) - 2](tx, k, s, p, d, ceil, True)
     y, idx = K.max_pool_forward(x, k, s, p, d, ceil)

@@ -70,10 +70,14 @@ def _padded(x: np.ndarray, lo, hi, value) -> np.ndarray:
     return xp
 
 
+def _tap_slices(tap, stride, dilation, out) -> tuple[slice, ...]:
+    """Per spatial dim, the slice of the window elements at kernel position ``tap``."""
+    return tuple(slice(t * d, t * d + (o - 1) * s + 1, s) for t, s, d, o in zip(tap, stride, dilation, out))
+
+
 def _tap_view(xp: np.ndarray, tap, stride, dilation, out) -> np.ndarray:
     """The (N, C, *out) strided view of the window elements at kernel position ``tap``."""
-    return xp[(slice(None), slice(None)) + tuple(
-        slice(t * d, t * d + (o - 1) * s + 1, s) for t, s, d, o in zip(tap, stride, dilation, out))]
+    return xp[(slice(None), slice(None)) + _tap_slices(tap, stride, dilation, out)]
 
 
 def _plane_strides(spatial) -> list[int]:
@@ -153,7 +157,15 @@ def _separable_max(xp: np.ndarray, kernel, stride, dilation, out, dst: np.ndarra
         a = r
 
 
-_POOL_PARALLEL_MIN = 1 << 16   # inputs smaller than this (elements) pool in one thread
+# inputs smaller than this (elements) pool in one thread: below it, two threads' short NumPy calls wait on each
+# other for the GIL more than they gain (2026-12-06, 2 cores AMD EPYC, max-pool forward with indices, us, 1 vs 2
+# threads, three alternations: (100, 64, 4, 4) 2x2/2 290-441 vs 503-649; (64, 512, 4, 4) 1165-1310 vs
+# 1014-1335; (64, 256, 8, 8) 2857-2951 vs 1896-1996)
+_POOL_PARALLEL_MIN = 1 << 18
+# max-pool forward with indices on output rows this short runs on (*S, planes) blocks (``max_pool_forward``):
+# (2026-12-06, one thread, CPU time, us: (100, 64, 4, 4) 2x2/2 553-566 -> 387-406, (64, 512, 4, 4) 2286-2375 ->
+# 1625-1657; but (64, 256, 8, 8), output rows of 4, 2818-3116 -> 3285-3615)
+_PLANES_LAST_MAX_OW = 2
 # input planes pooled together (all taps) per block, at least one block per thread. Two threads run the blocks'
 # NumPy calls one at a time between their inner loops (the GIL), so fewer, larger blocks won over cache-sized ones
 # (2026-12-02, max-pool forward with indices, ms, 2 MB blocks -> 4 MB and a block per thread: (100, 32, 24, 24)
@@ -199,6 +211,8 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
         iv = idx.reshape(units, 1, *out) if indices else None
     else:                                           # whole images as units
         xv, yv, iv, units = x, y, idx, n
+    # output rows of one or two values: a tap's strided view would be copied two values per inner loop
+    planes_last = indices and xv is not x and out[-1] <= _PLANES_LAST_MAX_OW
     per = max(1, _POOL_BLOCK_BYTES // max(1, xv[:1].nbytes))
     if x.size >= _POOL_PARALLEL_MIN:                # at least a block per thread
         per = max(1, min(per, -(-units // parallel.num_threads())))
@@ -213,6 +227,18 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
                 continue
             # NaN-aware comparisons only when the block holds a NaN (a NaN sum also flags inf - inf: merely slower)
             nan_aware = indices and bool(np.isnan(np.sum(xs)))
+            if planes_last:
+                # the block moved to (*S, planes) first: each tap view is then a few runs as long as the block
+                xt = _scratch("pool_xt", (*xp.shape[2:], b1 - b0), x.dtype)
+                np.copyto(xt, np.moveaxis(xp[:, 0], 0, -1))
+                yt = _scratch("pool_yt", (*out, b1 - b0), x.dtype)
+                _, code = _running_max((xt[_tap_slices(t, stride, dilation, out)] for t in taps), len(taps),
+                                       nan_aware, True, out=yt)
+                np.copyto(yv[b0:b1, 0], np.moveaxis(yt, -1, 0))
+                it = np.take(offsets, code, out=_scratch("pool_it", code.shape, np.int64), mode="clip")
+                it += base[..., None]
+                np.copyto(iv[b0:b1, 0], np.moveaxis(it, -1, 0))
+                continue
             _, code = _running_max((_tap_view(xp, t, stride, dilation, out) for t in taps), len(taps), nan_aware,
                                    indices, out=yv[b0:b1])
             if indices:
