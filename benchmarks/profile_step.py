@@ -32,7 +32,8 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from compare import WORKLOADS  # noqa: E402  (the workloads are defined once, in compare.py)
 
 CONV_KERNELS = {conv: ["_forward_rows", "_grad_weight_rows", "_forward_im2col", "_forward_cl", "_forward_pointwise",
-                       "_grad_input_col2im", "_grad_weight_im2col", "_grad_weight_cl", "_grad_weight_pointwise"],
+                       "_grad_input_col2im", "_grad_input_taps", "_grad_weight_im2col", "_grad_weight_cl",
+                       "_grad_weight_pointwise"],
                 winograd: ["conv3x3", "grad_weight"]}
 
 

@@ -44,6 +44,10 @@ CASES = [
 DESIGNS = {
     "auto": {},
     "col2im": {"_ADJOINT_MAX_WASTE": 0},
+    # col2im's two layouts: the taps outermost (ungrouped, small weights) in one image per chunk on 3 threads,
+    # and channels-first whatever the weight
+    "col2im_taps_per_image": {"_ADJOINT_MAX_WASTE": 0, "_TAPS_BYTES": 1, "_THREAD_MIN_FLOPS": 0, "threads": 3},
+    "col2im_channels_first": {"_ADJOINT_MAX_WASTE": 0, "_TAPS_MAX_WEIGHT_BYTES": 0},
     "adjoint": {"_ADJOINT_MAX_WASTE": math.inf, "_ADJOINT_MIN_PIXELS": 0},
     "one_chunk": {"_CHUNK_COLS": 10**9, "_CHUNK_MIN_FLOPS": 10**12, "_CHUNK_BYTES": 10**12},
     "per_image": {"_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_CHUNK_BYTES": 1},

@@ -12,7 +12,8 @@ shared out over ember's threads (``backend/parallel.py``; the BLAS itself runs s
   Winograd (``winograd.py``), other wide layers to channels-last columns (``_forward_cl``).
 - grad-input: for stride 1 with 'same'-like padding, a stride-1 conv of gy with the flipped, transposed
   weight (forward speed); otherwise one GEMM ``W^T @ gy`` to columns and col2im, one exact strided add per
-  kernel tap.
+  kernel tap -- for ungrouped convs with small weights, the taps outermost and the adds over rows of
+  (images x channels) (``_grad_input_taps``).
 - grad-weight: the same columns as forward, contracted with gy over the pixels; each thread sums its chunks,
   then the per-thread partials are added.
 
@@ -73,6 +74,8 @@ _ROWS_MIN_KW = 2               # ... when the kernel is this wide ...
 _ROWS_MIN_P = 64               # ... and an image has this many output pixels;
 _ROWS_BYTES = 1 << 20          # its chunks' columns take at most this; its weight gradient too, when there are ...
 _ROWS_GW_RATIO = 1             # ... at most this many output channels per input channel
+_TAPS_MAX_WEIGHT_BYTES = 1 << 20  # col2im with the taps outermost (``_grad_input_taps``) for weights this small ...
+_TAPS_BYTES = 4 << 20          # ... on chunks whose columns take at most this
 
 # ----------------------------------------------------------------------------------------- geometry
 def same_padding(kernel_size: Sequence[int], dilation: Sequence[int]) -> Pads:
@@ -280,22 +283,28 @@ def _plan(n: int, c: int, og: int, cg: int, kk: int, stride, out, itemsize: int)
 
 
 @functools.lru_cache(maxsize=256)
-def _col2im_plan(spatial, ksize, stride, pads, dilation, out, batch_last: bool):
-    """Per kernel tap, the (input, columns) index tuples of a col2im add, for the layouts (C, N, *S) /
-    (C, N, *out) or, with ``batch_last``, (C, *S, N) / (C, *out, N). Taps that never touch the input are left
-    out; within a tap no two outputs hit the same input, so each tap is one exact strided ``+=``. Cached (all
-    arguments are tuples): building it took 65 us for a 5x5 kernel, 4% of the course net's conv2 grad-input."""
+def _taps_plan(spatial, ksize, stride, pads, dilation, out):
+    """Per kernel tap that touches the input: (flat tap index, input slices, output slices) over the spatial dims.
+    Within a tap no two outputs hit the same input, so a col2im add per tap is one exact strided ``+=``. Cached
+    (all arguments are tuples): building it took 65 us for a 5x5 kernel, 4% of the course net's conv2
+    grad-input."""
     plan = []
-    for tap in itertools.product(*(range(k) for k in ksize)):
-        ranges = [_tap_range(s, t, st, p[0], d, o)
-                  for s, t, st, p, d, o in zip(spatial, tap, stride, pads, dilation, out)]
+    for t, tap in enumerate(itertools.product(*(range(k) for k in ksize))):
+        ranges = [_tap_range(s, k, st, p[0], d, o)
+                  for s, k, st, p, d, o in zip(spatial, tap, stride, pads, dilation, out)]
         if all(r is not None for r in ranges):
-            ins, outs = tuple(r[1] for r in ranges), tuple(r[0] for r in ranges)
-            if batch_last:
-                plan.append((tap, (slice(None), *ins, slice(None)), (slice(None), *outs, slice(None))))
-            else:
-                plan.append((tap, (slice(None), slice(None), *ins), (slice(None), slice(None), *outs)))
+            plan.append((t, tuple(r[1] for r in ranges), tuple(r[0] for r in ranges)))
     return plan
+
+
+@functools.lru_cache(maxsize=256)
+def _col2im_plan(spatial, ksize, stride, pads, dilation, out, batch_last: bool):
+    """``_taps_plan`` as (tap, input, columns) index tuples for the layouts (C, N, *S) / (C, N, *out) or, with
+    ``batch_last``, (C, *S, N) / (C, *out, N)."""
+    taps = list(itertools.product(*(range(k) for k in ksize)))
+    lead, tail = ((slice(None),), (slice(None),)) if batch_last else ((slice(None), slice(None)), ())
+    return [(taps[t], (*lead, *ins, *tail), (*lead, *outs, *tail))
+            for t, ins, outs in _taps_plan(spatial, ksize, stride, pads, dilation, out)]
 
 
 # ----------------------------------------------------------------------------- channels-last im2col
@@ -680,7 +689,8 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
     Stride 1 with 'same'-like padding: a stride-1 conv of gy with the spatially flipped, in/out-swapped weight
     and padding ``dilation*(k-1) - lo`` (the forward kernels, at forward speed). Otherwise (strided, or an
     unpadded conv whose adjoint would pad gy by k-1 and multiply the work), per cache-sized batch chunk: one
-    GEMM ``W^T @ gy`` to columns (C_in*K, n*P), then col2im, one strided add per tap.
+    GEMM ``W^T @ gy`` to columns (C_in*K, n*P), then col2im, one strided add per tap (``_grad_input_taps``, or
+    ``_grad_input_col2im`` for grouped convs, 1x1 kernels and weights over 1 MB).
     """
     nd = w.ndim - 2
     stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
@@ -712,7 +722,50 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
             w_cl = w.reshape(w.shape[0], c, -1)[:, :, ::-1].transpose(1, 2, 0).reshape(c, *ksize, w.shape[0])
             return _forward_cl(gy, w_cl, ksize, stride, tpads, dilation, x_shape[2:])
         return conv_forward(gy, _flip_weight(w, groups), stride, tpads, dilation, groups)
+    if groups == 1 and math.prod(ksize) > 1 and w.nbytes <= _TAPS_MAX_WEIGHT_BYTES:
+        return _grad_input_taps(gy, w, x_shape, stride, pads, dilation)
     return _grad_input_col2im(gy, w, x_shape, stride, pads, dilation, groups)
+
+
+def _grad_input_taps(gy, w, x_shape, stride, pads, dilation) -> np.ndarray:
+    """Ungrouped col2im with the kernel taps outermost. Per batch chunk: gy moved to (*out, n, C_out), one batched
+    GEMM against the weight's taps (K, C_out, C_in) to columns (K, *out, n*C_in), then one add per tap into a
+    (*S, n*C_in) buffer -- rows of n*C_in contiguous values on both sides -- and one transposing copy into gx.
+
+    ``_grad_input_col2im``'s adds run over rows of the last spatial dim, or of the chunk's images (batch-last),
+    so small maps give short rows: the course net's conv2 (gy of 4x4) spent ~45% of its grad-input in 25 adds of
+    50-long rows. Here a row is n*C_in long (800-1600) and the GEMM (K GEMMs of (n*P, C_out) @ (C_out, C_in),
+    one NumPy call) runs near the BLAS's peak. The price is a copy of the weight to (K, C_out, C_in), hence
+    only for small weights (2026-12-06, 2 cores AMD EPYC, ms, two alternations, col2im -> this: the course net's
+    conv2 1.59-1.79 -> 1.44-1.61; 32>64 5x5 on 12x12, batch 100, 5.4-6.7 -> 5.0-5.9; 64>128 3x3 stride 2 on
+    32x32, batch 32, 11.6-13.1 -> 10.6-11.9; but 256>512 stride 2 on 8x8 7.5-8.1 -> 8.6-9.5 and 512>512 on 4x4
+    13.1 -> 15.2-15.4, whose 4.7 / 9.4 MB weights are copied each call; 1x1 kernels, which add nothing, slower)."""
+    n, c = x_shape[:2]
+    o = w.shape[0]
+    ksize, out, spatial = tuple(w.shape[2:]), tuple(gy.shape[2:]), tuple(x_shape[2:])
+    kk, p = math.prod(ksize), math.prod(out)
+    dt = gy.dtype
+    wt = np.ascontiguousarray(np.moveaxis(w.reshape(o, c, kk), -1, 0))      # (K, C_out, C_in)
+    chunks = _chunks(n, kk * p * c * gy.itemsize, p, 2 * o * c * kk * p, _TAPS_BYTES)
+    plan = _taps_plan(spatial, ksize, tuple(stride), tuple(map(tuple, pads)), tuple(dilation), out)
+    gx = np.empty(x_shape, dt)
+    nd = len(out)
+
+    def work(lo, hi):
+        for n0, n1 in chunks[lo:hi]:
+            nb = n1 - n0
+            g = _scratch("gy", (*out, nb, o), dt)
+            np.copyto(g, np.moveaxis(gy[n0:n1], (0, 1), (nd, nd + 1)))
+            cols = np.matmul(g.reshape(1, p * nb, o), wt, out=_scratch("cols", (kk, p * nb, c), dt))
+            cols = cols.reshape(kk, *out, nb * c)
+            acc = _scratch("gx", (*spatial, nb * c), dt)
+            acc.fill(0)
+            for t, dst, src in plan:
+                acc[dst] += cols[t][src]
+            np.copyto(gx[n0:n1], np.moveaxis(acc.reshape(*spatial, nb, c), (nd, nd + 1), (0, 1)))
+
+    parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))
+    return gx
 
 
 def _grad_input_col2im(gy, w, x_shape, stride, pads, dilation, groups) -> np.ndarray:
