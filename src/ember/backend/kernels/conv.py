@@ -290,8 +290,8 @@ def _taps_plan(spatial, ksize, stride, pads, dilation, out):
     grad-input."""
     plan = []
     for t, tap in enumerate(itertools.product(*(range(k) for k in ksize))):
-        ranges = [_tap_range(s, k, st, p[0], d, o)
-                  for s, k, st, p, d, o in zip(spatial, tap, stride, pads, dilation, out)]
+        ranges = [_tap_range(s, i, st, p[0], d, o)
+                  for s, i, st, p, d, o in zip(spatial, tap, stride, pads, dilation, out)]
         if all(r is not None for r in ranges):
             plan.append((t, tuple(r[1] for r in ranges), tuple(r[0] for r in ranges)))
     return plan
