@@ -121,8 +121,9 @@ def mlp(nn):
 
 
 # ---------------------------------------------------------------------------------------------
-def make_train_step(fw, model_fn, batch, in_shape, opt_name, lr=0.01):
-    """A closure running one training step (forward, loss, backward, optimizer step) in framework fw."""
+def make_train_parts(fw, model_fn, batch, in_shape, opt_name, lr=0.01):
+    """The parts of one training step in framework fw, as callables: ``zero_grad()``, ``loss = forward()`` (model
+    and cross-entropy), ``backward(loss)``, ``update()`` (the optimizer step)."""
     fw.manual_seed(0)
     model = model_fn(fw.nn)
     rng = np.random.default_rng(0)
@@ -136,11 +137,22 @@ def make_train_step(fw, model_fn, batch, in_shape, opt_name, lr=0.01):
         opt = fw.optim.Adam(model.parameters(), lr=1e-3)
     F = fw.nn.functional
 
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+    def forward():
+        return F.cross_entropy(model(x), y)
+
+    def backward(loss):
         loss.backward()
-        opt.step()
+    return opt.zero_grad, forward, backward, opt.step
+
+
+def make_train_step(fw, model_fn, batch, in_shape, opt_name, lr=0.01):
+    """A closure running one training step (forward, loss, backward, optimizer step) in framework fw."""
+    zero_grad, forward, backward, update = make_train_parts(fw, model_fn, batch, in_shape, opt_name, lr)
+
+    def step():
+        zero_grad()
+        backward(forward())
+        update()
     return step
 
 
@@ -156,17 +168,21 @@ def make_infer(fw, model_fn, batch, in_shape):
     return step
 
 
+# the training workloads' (model, batch, input shape, optimizer)
+TRAIN = {
+    "a": (course_net, 100, (1, 28, 28), "sgd"),
+    "c": (resnet18_cifar, 32, (3, 32, 32), "sgdm"),
+    "d": (vgg_cifar, 64, (3, 32, 32), "sgdm"),
+    "e": (mlp, 16, (784,), "adam"),
+}
+
 WORKLOADS = {
-    "a": ("course MNIST net, train step, batch 100, SGD", 100,
-          lambda fw: make_train_step(fw, course_net, 100, (1, 28, 28), "sgd")),
+    "a": ("course MNIST net, train step, batch 100, SGD", 100, lambda fw: make_train_step(fw, *TRAIN["a"])),
     "b": ("course MNIST net, inference, batch 1000", 1000,
           lambda fw: make_infer(fw, course_net, 1000, (1, 28, 28))),
-    "c": ("ResNet-18 CIFAR, train step, batch 32, SGD momentum", 32,
-          lambda fw: make_train_step(fw, resnet18_cifar, 32, (3, 32, 32), "sgdm")),
-    "d": ("VGG-style CIFAR net + BN, train step, batch 64", 64,
-          lambda fw: make_train_step(fw, vgg_cifar, 64, (3, 32, 32), "sgdm")),
-    "e": ("MLP 784-256-256-10, batch 16, Adam", 16,
-          lambda fw: make_train_step(fw, mlp, 16, (784,), "adam")),
+    "c": ("ResNet-18 CIFAR, train step, batch 32, SGD momentum", 32, lambda fw: make_train_step(fw, *TRAIN["c"])),
+    "d": ("VGG-style CIFAR net + BN, train step, batch 64", 64, lambda fw: make_train_step(fw, *TRAIN["d"])),
+    "e": ("MLP 784-256-256-10, batch 16, Adam", 16, lambda fw: make_train_step(fw, *TRAIN["e"])),
 }
 
 
