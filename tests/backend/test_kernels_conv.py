@@ -172,9 +172,14 @@ WINOGRAD_CASES = [
     (1, 6, (12, 10), 5, ((2, 2), (2, 2))),     # wider than the input
     (7, 3, (4, 6), 2, ((1, 1), (1, 1))),
 ]
-# the block plan: one tile per GEMM row block (grad-weight: per block) and one image per block over 3 threads, or
-# the default plan
-WINOGRAD_PLANS = {"small_blocks": {"_GEMM_ROWS": 1, "_RUN": 1, "_GW_TILES": 1, "threads": 3}, "default": {}}
+# the block plan: one tile per GEMM row block (grad-weight: per block) and one image per block over 3 threads; all
+# tiles in one block, the GEMMs split by position over 3 threads; or the default plan (blocks of images: the cases
+# have fewer tiles than a block plan needs)
+WINOGRAD_PLANS = {
+    "small_blocks": {"_GEMM_ROWS": 1, "_RUN": 1, "_GW_TILES": 1, "_IMAGE_BLOCKS_MIN_TILES": 1, "threads": 3},
+    "positions": {"_IMAGE_BLOCKS_MIN_TILES": 1 << 30, "threads": 3},
+    "default": {"_IMAGE_BLOCKS_MIN_TILES": 1},
+}
 
 
 def _force_winograd(monkeypatch, plan):
@@ -245,7 +250,11 @@ def test_winograd_dispatch():
     assert takes((32, 64, 16, 16), (128, 64, 3, 3), gw=True)
     assert not takes((32, 64, 32, 32), (64, 64, 3, 3), gw=True)    # thin
     assert not takes((32, 64, 32, 32), (64, 64, 3, 3))            # thin
-    assert not takes((32, 512, 4, 4), (512, 512, 3, 3))           # too few tiles per weight
+    assert takes((32, 512, 4, 4), (512, 512, 3, 3))               # 128 tiles: the GEMMs split by position
+    assert takes((32, 512, 4, 4), (512, 512, 3, 3), gw=True)
+    assert not takes((16, 512, 4, 4), (512, 512, 3, 3))           # too few tiles per weight
+    assert not takes((16, 512, 4, 4), (512, 512, 3, 3), gw=True)
+    assert not takes((32, 512, 2, 2), (512, 512, 3, 3))
     assert not takes((32, 128, 16, 16), (128, 128, 3, 3), stride=(2, 2))
     assert not takes((32, 128, 16, 16), (128, 64, 3, 3), groups=2)
     assert not takes((32, 128, 16, 16), (128, 128, 5, 5))

@@ -113,11 +113,14 @@ def test_conv2d_gradcheck_and_gradgradcheck():
     assert ember.autograd.gradgradcheck(f, (x, w, b))
 
 
-def test_conv2d_winograd_gradcheck_and_gradgradcheck(monkeypatch):
-    """First and second derivatives with every 3x3 stride-1 kernel call on the Winograd path (forced)."""
+@pytest.mark.parametrize("image_blocks", [True, False], ids=["image_blocks", "positions"])
+def test_conv2d_winograd_gradcheck_and_gradgradcheck(monkeypatch, image_blocks):
+    """First and second derivatives with every 3x3 stride-1 kernel call on the Winograd path (forced), its GEMMs
+    over the threads by blocks of images or by position."""
     from ember.backend.kernels import winograd as W
     for name in ("MIN_CHANNELS", "MIN_WIDE_CHANNELS", "_MIN_TILES"):
         monkeypatch.setattr(W, name, 1)
+    monkeypatch.setattr(W, "_IMAGE_BLOCKS_MIN_TILES", 1 if image_blocks else 1 << 30)
     calls = []
     conv3x3, grad_weight = W.conv3x3, W.grad_weight
     monkeypatch.setattr(W, "conv3x3", lambda *a, **k: calls.append("conv3x3") or conv3x3(*a, **k))

@@ -40,7 +40,8 @@ __all__ = ["applies", "weight", "weight_adjoint", "conv3x3", "grad_weight"]
 
 MIN_CHANNELS = 64          # both channel counts at least this (see the module docstring) ...
 MIN_WIDE_CHANNELS = 128    # ... and one of them at least this
-_MIN_TILES = 512           # 2x2 output tiles over the batch, per weight transform
+_MIN_TILES = 128           # 2x2 output tiles over the batch, per weight transform ...
+_IMAGE_BLOCKS_MIN_TILES = 512  # ... from this many, blocks of images go to the threads; below, the 16 GEMMs do
 _GEMM_ROWS = 256           # tiles per block: enough rows for an efficient GEMM, few enough to stay in cache
 _RUN = 256                 # images interleaved per block until runs of images * C_in values are this long
 _GW_TILES = 1024           # tiles per block of grad_weight: the GEMMs' inner dimension
@@ -70,10 +71,20 @@ def applies(x_shape, w_shape, stride, pads, dilation, groups: int, dtype, weight
 
 
 def _transform(kg: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(16, C_out, C_in) = kg (16, 9) @ each 3x3 filter of w (C_out, C_in, 3, 3), as one GEMM reading w
-    transposed (no copy of it)."""
+    """(16, C_out, C_in) = kg (16, 9) @ each 3x3 filter of w (C_out, C_in, 3, 3): GEMMs reading w transposed (no
+    copy of it), ranges of filters over the threads (memory-bound: 512 x 512 filters read 9.4 MB and write 16.8;
+    1 thread 4.0-4.4 ms, 2 threads 2.6-2.9, 2026-12-06)."""
     o, c = w.shape[:2]
-    return np.matmul(kg.astype(w.dtype), w.reshape(o * c, 9).T).reshape(16, o, c)
+    u = np.empty((16, o * c), w.dtype)
+    _rows_matmul(kg.astype(w.dtype), w.reshape(o * c, 9).T, u, 16 * o * c)
+    return u.reshape(16, o, c)
+
+
+def _rows_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, elements: int) -> None:
+    """out = a @ b for a small ``a``, column ranges of b and out over the threads (large passes only)."""
+    def part(lo, hi):
+        np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+    parallel.run_rows(part, b.shape[1], elements)
 
 
 def weight(w: np.ndarray) -> np.ndarray:
@@ -100,6 +111,9 @@ def conv3x3(x: np.ndarray, u: np.ndarray, pads, bias: np.ndarray | None = None) 
     even = oh == 2 * th and ow == 2 * tw
     y = memory.empty((n, o, 2 * th, 2 * tw), x.dtype)
     rows = y.reshape(n, o, th * 4 * tw)        # a tile row's outputs are consecutive in each plane
+    if n * th * tw < _IMAGE_BLOCKS_MIN_TILES:
+        _conv3x3_positions(x, u, pads, th, tw, bias, rows)
+        return y if even else np.ascontiguousarray(y[:, :, :oh, :ow])
     per_thread = -(-n // parallel.num_threads())
     nb = max(1, min(per_thread, n, max(-(-_RUN // c), -(-_GEMM_ROWS // (th * tw)))))
     bh = max(1, min(th, -(-_GEMM_ROWS // (tw * nb))))
@@ -116,6 +130,28 @@ def conv3x3(x: np.ndarray, u: np.ndarray, pads, bias: np.ndarray | None = None) 
 
     parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(groups)))
     return y if even else np.ascontiguousarray(y[:, :, :oh, :ow])
+
+
+def _positions_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[ab] = a[ab] @ b[ab] for the 16 positions, ranges of positions over the threads."""
+    def part(lo, hi):
+        np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
+    parallel.run(functools.partial(part, lo, hi) for lo, hi in parallel.split(16))
+    return out
+
+
+def _conv3x3_positions(x, u, pads, th, tw, bias, rows) -> None:
+    """``conv3x3`` for few tiles per weight (small maps, e.g. 4x4): all the batch's tiles in one block, and the
+    16 GEMMs ``(tiles, C_in) @ (C_in, C_out)`` shared out over the threads by position -- blocks of images
+    would give each thread a few dozen GEMM rows against the whole 16 x C_in x C_out transformed weight.
+    (2026-12-06, 2 threads, batch 32, ms, im2col -> this, the weight transform included: 512>512 on 4x4
+    14.2 -> ~11.5; 256>256 on 4x4 7.4 -> ~3.3; at batch 64 512>512 28.2 -> ~20.)"""
+    n = x.shape[0]
+    (pt, _), (pl, _) = pads
+    xp = _interleave(x, pt, pl, 2 * th + 2, 2 * tw + 2, "wino_x")
+    v = _input_transform(xp, th, tw)
+    m = _positions_matmul(v, u, np.empty((16, v.shape[1], u.shape[2]), x.dtype))
+    _output_transform(m, th, tw, n, bias, rows)
 
 
 def _interleave(x: np.ndarray, top: int, left: int, height: int, width: int, slot: str) -> np.ndarray:
@@ -164,10 +200,18 @@ def _input_transform(xr: np.ndarray, r: int, tw: int) -> np.ndarray:
 def _block(xr: np.ndarray, u: np.ndarray, r: int, tw: int, k: int, bias, dst: np.ndarray) -> None:
     """One block: the tiles of ``r`` tile rows of k interleaved images, xr (2r + 2, 2tw + 2, k, C) → dst, the
     (k, C_out, r * 4tw) view of those output rows."""
-    o = u.shape[2]
-    dt = xr.dtype
     tiles = r * tw * k
-    m = np.matmul(_input_transform(xr, r, tw), u, out=_scratch("wino_m", (16, tiles, o), dt)).reshape(4, 4, tiles, o)
+    m = np.matmul(_input_transform(xr, r, tw), u, out=_scratch("wino_m", (16, tiles, u.shape[2]), xr.dtype))
+    _output_transform(m, r, tw, k, bias, dst)
+
+
+def _output_transform(m: np.ndarray, r: int, tw: int, k: int, bias, dst: np.ndarray) -> None:
+    """A^T m A of the products m (16, r * tw * k, C_out) (tiles ordered tile row, tile column, image), plus the
+    bias, into dst, the (k, C_out, r * 4tw) view of those output rows."""
+    o = m.shape[-1]
+    dt = m.dtype
+    tiles = r * tw * k
+    m = m.reshape(4, 4, tiles, o)
     # output transform A^T m A: along the columns, then along the rows
     q = _scratch("wino_q", (2, 4, tiles, o), dt)
     np.add(m[:, 0], m[:, 1], out=q[0])
@@ -201,6 +245,14 @@ def grad_weight(x: np.ndarray, gy: np.ndarray, pads) -> np.ndarray:
     o, oh, ow = gy.shape[1:]
     (pt, _), (pl, _) = pads
     th, tw = -(-oh // 2), -(-ow // 2)
+    kg = (_KG * _GW_SIGNS[:, None]).astype(x.dtype)            # (16, 9)
+    if n * th * tw < _IMAGE_BLOCKS_MIN_TILES:
+        # few tiles: one block, the 16 GEMMs over the threads by position (as _conv3x3_positions). 2026-12-06,
+        # 2 threads, ms, im2col -> this: 512>512 on 4x4 batch 32 16.3 -> 10.0, 256>512 on 4x4 batch 64 17.3 -> 10.0
+        v = _input_transform(_interleave(x, pt, pl, 2 * th + 2, 2 * tw + 2, "wino_x"), th, tw)
+        dm = _grad_output_transform(_interleave(gy, 0, 0, 2 * th, 2 * tw, "wino_g"), th, tw)
+        du = _positions_matmul(dm.transpose(0, 2, 1), v, np.empty((16, o, c), x.dtype))
+        return _filters(du, kg)
     per_thread = -(-n // parallel.num_threads())
     nb = max(1, min(per_thread, -(-_GW_TILES // (th * tw))))
     bh = max(1, min(th, -(-_GW_TILES // (tw * nb))))
@@ -226,8 +278,16 @@ def grad_weight(x: np.ndarray, gy: np.ndarray, pads) -> np.ndarray:
     # as (C_out * C_in, 16) @ (16, 9): dU's (C_out, C_in) order makes the product the (C_out, C_in, 3, 3) result
     # itself (a transposing copy of a (3, 3, C_in, C_out) product took 2.6 ms for 256 x 256 channels, 18.8 for
     # 512 x 512; this GEMM 0.53 and 2.0)
-    kg = (_KG * _GW_SIGNS[:, None]).astype(x.dtype)            # (16, 9)
-    return np.matmul(du.reshape(16, o * c).T, kg).reshape(o, c, 3, 3)
+    return _filters(du, kg)
+
+
+def _filters(du: np.ndarray, kg: np.ndarray) -> np.ndarray:
+    """du (16, C_out, C_in) → the (C_out, C_in, 3, 3) filters kg^T du, as (C_out * C_in, 16) @ (16, 9), ranges of
+    filters over the threads."""
+    o, c = du.shape[1:]
+    gw = np.empty((o * c, 9), du.dtype)
+    parallel.run_rows(lambda lo, hi: np.matmul(du.reshape(16, o * c)[:, lo:hi].T, kg, out=gw[lo:hi]), o * c, 16 * o * c)
+    return gw.reshape(o, c, 3, 3)
 
 
 def _grad_output_transform(gr: np.ndarray, r: int, tw: int) -> np.ndarray:
