@@ -16,9 +16,14 @@ Where it pays (2 threads, batch 32, 3x3 'same', ms, im2col -> Winograd, forward 
 128>128 on 16x16 11.0 -> 9.6 / 11.0 -> 9.0, on 8x8 3.0 -> 2.7 / 3.2 -> 2.6; 128>256 on 8x8 5.2 -> 4.6 /
 5.1 -> 4.7; 256>256 on 8x8 9.8 -> 8.0 / 9.6 -> 7.6; 64>128 on 16x16 5.8 -> 5.9 / 6.9 -> 5.9. Where it does
 not: thin layers (32>32 on 32x32 5.3 -> 7.7, 64>64 14.7 -> 15.1: the transforms and the layout copies are
-NumPy passes over C-long runs, and the K = C GEMMs are thin), and few tiles per weight (512>512 on 4x4
-8.9 -> 10.9, on 2x2 2.7 -> 8.0: the weight transform, 16 values per 3x3 filter each call, is memory-bound).
-Hence ``MIN_CHANNELS``, ``MIN_WIDE_CHANNELS`` and ``_MIN_TILES``.
+NumPy passes over C-long runs, and the K = C GEMMs are thin), and very few tiles per weight (512>512 on 2x2,
+batch 32: 2.7 -> 8.0: the weight transform, 16 values per 3x3 filter each call, is memory-bound). Hence
+``MIN_CHANNELS``, ``MIN_WIDE_CHANNELS`` and ``_MIN_TILES``.
+Below ``_IMAGE_BLOCKS_MIN_TILES`` tiles (4x4 maps: 128 tiles at batch 32) blocks of images would give each thread
+a few dozen GEMM rows against the whole transformed weight (512>512 on 4x4 then ran 8.9 -> 10.9 ms); instead all
+the tiles form one block and the 16 GEMMs are shared out over the threads by position (``_conv3x3_positions``):
+2026-12-06, 2 threads, fwd / grad-input / grad-weight ms, im2col -> this: 512>512 on 4x4 batch 32 14.3 / 13.7 /
+14.7 -> 11.8 / 10.7 / 10.1, 256>512 on 4x4 batch 64 14.0 / 14.1 / 15.5 -> 10.5 / 10.5 / 11.0.
 The weight gradient (``grad_weight``) takes the same layers: the gradient of each transformed filter is a GEMM
 over the tiles of the transformed input and the transformed output gradient (ms, im2col -> Winograd, 2 threads,
 2026-12-02): 256>256 on 8x8 batch 64 19.4 -> 16.0-17.3, batch 32 9.8-10.4 -> 9.5-10.8; 128>128 on 16x16 batch
