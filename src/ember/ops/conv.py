@@ -26,19 +26,16 @@ class Conv(Function):
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         ctx.args = (stride, padding, dilation, groups)
         n = ctx.needs_input_grad
-        # what the forward kernel computed from w alone and the grad-input kernel can reuse (Winograd's transformed
-        # filters); safe while w is unchanged, which the saved-tensor version check guarantees at backward
-        ctx.reuse = {} if n and n[0] else None
         if n:
             ctx.save_for_backward(x if n[1] else None, w if n[0] else None)
             ctx.x_shape, ctx.w_shape = x.shape, w.shape
-        return K.conv_forward(x, w, stride, padding, dilation, groups, bias=b, reuse=ctx.reuse)
+        return K.conv_forward(x, w, stride, padding, dilation, groups, bias=b)
 
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
         n = ctx.needs_input_grad
-        gx = ConvGradInput.apply(gy, w, ctx.x_shape, *ctx.args, ctx.reuse) if n[0] else None
+        gx = ConvGradInput.apply(gy, w, ctx.x_shape, *ctx.args) if n[0] else None
         if n[1] and n[2] and not STATE.enabled:
             # no graph of the backward: both from one kernel call (the bias gradient can come out of the weight
             # gradient's GEMMs)
@@ -54,11 +51,11 @@ class ConvGradInput(Function):
     node_name = "ConvolutionBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, gy, w, x_shape, stride, padding, dilation, groups, reuse=None):
+    def forward(ctx, gy, w, x_shape, stride, padding, dilation, groups):
         ctx.args = (stride, padding, dilation, groups)
         ctx.w_shape = w.shape
         ctx.save_for_backward(gy, w)
-        return K.conv_grad_input(gy, w, x_shape, stride, padding, dilation, groups, reuse=reuse)
+        return K.conv_grad_input(gy, w, x_shape, stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -67,7 +64,7 @@ class ConvGradInput(Function):
         # <G(gy, w), ggx> = <conv(ggx, w), gy>
         g_gy = Conv.apply(ggx, w, None, *ctx.args) if n[0] else None
         g_w = ConvGradWeight.apply(gy, ggx, ctx.w_shape, *ctx.args) if n[1] else None
-        return g_gy, g_w, None, None, None, None, None, None
+        return g_gy, g_w, None, None, None, None, None
 
 
 class ConvGradWeight(Function):

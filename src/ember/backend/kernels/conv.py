@@ -640,14 +640,13 @@ def _is_pointwise(ksize, pads, out) -> bool:
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, stride, padding, dilation, groups: int = 1,
-                 bias: np.ndarray | None = None, reuse: dict | None = None) -> np.ndarray:
+                 bias: np.ndarray | None = None) -> np.ndarray:
     """Cross-correlation as ``torch.nn.functional.conv{1,2,3}d``.
 
     x: (N, C_in, *S); w: (C_out, C_in/groups, *k); stride, dilation: d ints; padding: d ints or d (lo, hi)
     pairs (use ``same_padding`` for 'same'); bias: (C_out,) or None, added to each chunk's GEMM result while it
     is in cache (a separate pass over the output cost 0.3 ms of the course net's 14 ms step); returns
-    y: (N, C_out, *out), C-contiguous, x's dtype. ``reuse``: a dict that receives what was computed from w alone
-    (Winograd's transformed filters) for ``conv_grad_input`` with the same, unchanged w.
+    y: (N, C_out, *out), C-contiguous, x's dtype.
     """
     nd = w.ndim - 2
     _check(x, w, groups, nd)
@@ -665,10 +664,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, stride, padding, dilation, groups
     if _is_pointwise(ksize, pads, out):
         return _forward_pointwise(x, w, stride, groups, bias)
     if winograd.applies(x.shape, w.shape, stride, pads, dilation, groups, x.dtype):
-        u = winograd.weight(w)
-        if reuse is not None:
-            reuse["winograd"] = u
-        return winograd.conv3x3(x, u, pads, bias)
+        return winograd.conv3x3(x, winograd.weight(w), pads, bias)
     if _rows_applies(x.shape[1], w.shape, stride, pads, groups, out):
         return _forward_rows(x, w, pads, dilation, out, bias)
     if _channels_last(x.shape[1], w.shape[0], x.shape[0] * math.prod(out), groups):
@@ -686,7 +682,7 @@ def _flip_weight(w: np.ndarray, groups: int) -> np.ndarray:
 
 
 def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dilation,
-                    groups: int = 1, reuse: dict | None = None) -> np.ndarray:
+                    groups: int = 1) -> np.ndarray:
     """Gradient of ``conv_forward`` w.r.t. its input (= a transposed conv of gy).
 
     gy: (N, C_out, *out); w: (C_out, C_in/groups, *k); returns gx of shape ``x_shape`` in gy's dtype.
@@ -694,8 +690,7 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
     and padding ``dilation*(k-1) - lo`` (the forward kernels, at forward speed). Otherwise (strided, or an
     unpadded conv whose adjoint would pad gy by k-1 and multiply the work), per cache-sized batch chunk: one
     GEMM ``W^T @ gy`` to columns (C_in*K, n*P), then col2im, one strided add per tap (``_grad_input_taps``, or
-    ``_grad_input_col2im`` for grouped convs, 1x1 kernels and weights over 1 MB). ``reuse``: the dict a
-    ``conv_forward`` with this same, unchanged w filled (its Winograd filters serve the adjoint too), or None.
+    ``_grad_input_col2im`` for grouped convs, 1x1 kernels and weights over 1 MB).
     """
     nd = w.ndim - 2
     stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
@@ -714,7 +709,7 @@ def conv_grad_input(gy: np.ndarray, w: np.ndarray, x_shape, stride, padding, dil
                       in zip(x_shape[2:], ksize, dilation, pads, out))
         if winograd.applies((n, w.shape[0], *out), (c, w.shape[0], *ksize), stride, tpads, dilation, groups,
                             gy.dtype):
-            return winograd.conv3x3(gy, winograd.weight_adjoint(w, (reuse or {}).get("winograd")), tpads)
+            return winograd.conv3x3(gy, winograd.weight_adjoint(w), tpads)
     if adjoint and (w.shape[0] <= 4 * c or math.prod(ksize) == 1) \
             and (math.prod(x_shape[2:]) > _ADJOINT_MIN_PIXELS or math.prod(ksize) == 1):
         # the adjoint is a stride-1 conv of gy with the flipped weight: forward speed when gy needs little

@@ -35,14 +35,13 @@ PyTorch at the float32 tolerance of every conv kernel).
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import numpy as np
 
 from .. import memory, parallel
 from .scratch import scratch as _scratch
 
-__all__ = ["applies", "weight", "weight_adjoint", "Reordered", "conv3x3", "grad_weight"]
+__all__ = ["applies", "weight", "weight_adjoint", "conv3x3", "grad_weight"]
 
 MIN_CHANNELS = 64          # both channel counts at least this (see the module docstring) ...
 MIN_WIDE_CHANNELS = 128    # ... and one of them at least this
@@ -99,34 +98,17 @@ def weight(w: np.ndarray) -> np.ndarray:
     return _transform(_KG, w).transpose(0, 2, 1)
 
 
-class Reordered(NamedTuple):
-    """Transformed filters whose position ``i`` is ``array[order[i]]`` (a permutation, not copied)."""
-    array: np.ndarray
-    order: tuple[int, ...]
-
-
-# G applied to a flipped filter is G with rows 0 and 3 swapped, so the flipped filters' transform is the forward
-# transform with its 16 positions permuted (exactly: the same products, in another order)
-_FLIP_ORDER = tuple(4 * a + b for a in (3, 1, 2, 0) for b in (3, 1, 2, 0))
-
-
-def weight_adjoint(w: np.ndarray, forward: np.ndarray | None = None) -> np.ndarray | Reordered:
+def weight_adjoint(w: np.ndarray) -> np.ndarray:
     """The transformed weight of the adjoint conv (gradient w.r.t. the input: gy correlated with the flipped
-    filters, in/out channels swapped) of the forward conv with w (C_out, C_in, 3, 3): (16, C_out, C_in). Given
-    ``forward``, ``weight(w)`` computed earlier, no transform: its positions reordered (``Reordered``), which
-    ``conv3x3`` takes as they lie (ResNet-18's 512>512 layers: 2.6-2.9 ms of memory-bound transform saved per
-    grad-input)."""
-    if forward is not None:
-        return Reordered(forward.transpose(0, 2, 1), _FLIP_ORDER)
+    filters, in/out channels swapped) of the forward conv with w (C_out, C_in, 3, 3): (16, C_out, C_in)."""
     return _transform(_KG_FLIP, w)
 
 
-def conv3x3(x: np.ndarray, u: np.ndarray | Reordered, pads, bias: np.ndarray | None = None) -> np.ndarray:
+def conv3x3(x: np.ndarray, u: np.ndarray, pads, bias: np.ndarray | None = None) -> np.ndarray:
     """Stride-1 3x3 cross-correlation of x (N, C_in, H, W) zero-padded by ``pads`` ((top, bottom), (left,
     right), each >= 0) with the transformed weight u (16, C_in, C_out) (``weight`` / ``weight_adjoint``);
     bias (C_out,) or None. Returns (N, C_out, H + top + bottom - 2, W + left + right - 2), C-contiguous."""
     n, c, h, w_ = x.shape
-    u, order = (u.array, u.order) if isinstance(u, Reordered) else (u, None)
     o = u.shape[2]
     (pt, pb), (pl, pr) = pads
     oh, ow = h + pt + pb - 2, w_ + pl + pr - 2
@@ -135,10 +117,8 @@ def conv3x3(x: np.ndarray, u: np.ndarray | Reordered, pads, bias: np.ndarray | N
     y = memory.empty((n, o, 2 * th, 2 * tw), x.dtype)
     rows = y.reshape(n, o, th * 4 * tw)        # a tile row's outputs are consecutive in each plane
     if n * th * tw < _IMAGE_BLOCKS_MIN_TILES:
-        _conv3x3_positions(x, u, order, pads, th, tw, bias, rows)
+        _conv3x3_positions(x, u, pads, th, tw, bias, rows)
         return y if even else np.ascontiguousarray(y[:, :, :oh, :ow])
-    if order is not None:           # the blocks' batched GEMMs want the positions in order: one copy
-        u = u[list(order)]
     per_thread = -(-n // parallel.num_threads())
     nb = max(1, min(per_thread, n, max(-(-_RUN // c), -(-_GEMM_ROWS // (th * tw)))))
     bh = max(1, min(th, -(-_GEMM_ROWS // (tw * nb))))
@@ -157,20 +137,15 @@ def conv3x3(x: np.ndarray, u: np.ndarray | Reordered, pads, bias: np.ndarray | N
     return y if even else np.ascontiguousarray(y[:, :, :oh, :ow])
 
 
-def _positions_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, order=None) -> np.ndarray:
-    """out[ab] = a[ab] @ b[ab] (b[order[ab]] with an ``order``) for the 16 positions, ranges of positions over
-    the threads."""
+def _positions_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[ab] = a[ab] @ b[ab] for the 16 positions, ranges of positions over the threads."""
     def part(lo, hi):
-        if order is None:
-            np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
-        else:
-            for i in range(lo, hi):
-                np.matmul(a[i], b[order[i]], out=out[i])
+        np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
     parallel.run(functools.partial(part, lo, hi) for lo, hi in parallel.split(16))
     return out
 
 
-def _conv3x3_positions(x, u, order, pads, th, tw, bias, rows) -> None:
+def _conv3x3_positions(x, u, pads, th, tw, bias, rows) -> None:
     """``conv3x3`` for few tiles per weight (small maps, e.g. 4x4): all the batch's tiles in one block, and the
     16 GEMMs ``(tiles, C_in) @ (C_in, C_out)`` shared out over the threads by position -- blocks of images
     would give each thread a few dozen GEMM rows against the whole 16 x C_in x C_out transformed weight.
@@ -180,7 +155,7 @@ def _conv3x3_positions(x, u, order, pads, th, tw, bias, rows) -> None:
     (pt, _), (pl, _) = pads
     xp = _interleave(x, pt, pl, 2 * th + 2, 2 * tw + 2, "wino_x")
     v = _input_transform(xp, th, tw)
-    m = _positions_matmul(v, u, np.empty((16, v.shape[1], u.shape[2]), x.dtype), order)
+    m = _positions_matmul(v, u, np.empty((16, v.shape[1], u.shape[2]), x.dtype))
     _output_transform(m, th, tw, n, bias, rows)
 
 
