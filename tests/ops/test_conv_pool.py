@@ -134,6 +134,25 @@ def test_conv2d_winograd_gradcheck_and_gradgradcheck(monkeypatch, image_blocks):
     assert set(calls) == {"conv3x3", "grad_weight"}
 
 
+@pytest.mark.parametrize("shape", [(8, 128, 16, 16), (32, 256, 4, 4), (4, 16, 12, 12)],
+                         ids=["winograd_image_blocks", "winograd_positions", "rows"])
+def test_conv2d_weight_changed_through_data_before_backward(shape):
+    """A weight modified in place through ``.data`` between forward and backward bumps no version counter, and
+    PyTorch's backward then differentiates with the new values: so must ember's (no kernel may carry anything
+    it derived from the weight, e.g. Winograd's transformed filters, from forward to backward)."""
+    n, c, h, w_ = shape
+    x, tx = _pair(_rand(*shape))
+    wt, tw = _pair((_rand(c, c, 3, 3) / np.sqrt(9 * c)).astype(np.float32))
+    y, ty = F.conv2d(x, wt, padding=1), TF.conv2d(tx, tw, padding=1)
+    wt.data.mul_(2)
+    tw.data.mul_(2)
+    g = _rand(*ty.shape)
+    y.backward(ember.from_numpy(g))
+    ty.backward(torch.from_numpy(g))
+    assert_close(x.grad, tx.grad, rtol=1e-4, atol=1e-4)
+    assert_close(wt.grad, tw.grad, rtol=1e-4, atol=2e-5 * np.sqrt(n * h * w_))
+
+
 def test_conv_errors():
     x = ember.randn(100, 3, 28, 28)
     w = ember.randn(32, 1, 5, 5)
