@@ -149,8 +149,8 @@ def _conv3x3_positions(x, u, pads, th, tw, bias, rows) -> None:
     """``conv3x3`` for few tiles per weight (small maps, e.g. 4x4): all the batch's tiles in one block, and the
     16 GEMMs ``(tiles, C_in) @ (C_in, C_out)`` shared out over the threads by position -- blocks of images
     would give each thread a few dozen GEMM rows against the whole 16 x C_in x C_out transformed weight.
-    (2026-12-06, 2 threads, batch 32, ms, im2col -> this, the weight transform included: 512>512 on 4x4
-    14.2 -> ~11.5; 256>256 on 4x4 7.4 -> ~3.3; at batch 64 512>512 28.2 -> ~20.)"""
+    (2026-12-06, 2 threads, forward ms, im2col -> this, the weight transform included: 512>512 on 4x4 batch 32
+    14.3 -> 11.8, batch 64 29.2 -> 20.0; 256>256 on 4x4 batch 32 4.0 -> 4.0, its weight gradient 4.8 -> 3.7.)"""
     n = x.shape[0]
     (pt, _), (pl, _) = pads
     xp = _interleave(x, pt, pl, 2 * th + 2, 2 * tw + 2, "wino_x")
@@ -290,8 +290,12 @@ def _filters(du: np.ndarray, kg: np.ndarray) -> np.ndarray:
     """du (16, C_out, C_in) → the (C_out, C_in, 3, 3) filters kg^T du, as (C_out * C_in, 16) @ (16, 9), ranges of
     filters over the threads."""
     o, c = du.shape[1:]
+    flat = du.reshape(16, o * c)
     gw = np.empty((o * c, 9), du.dtype)
-    parallel.run_rows(lambda lo, hi: np.matmul(du.reshape(16, o * c)[:, lo:hi].T, kg, out=gw[lo:hi]), o * c, 16 * o * c)
+
+    def part(lo, hi):
+        np.matmul(flat[:, lo:hi].T, kg, out=gw[lo:hi])
+    parallel.run_rows(part, o * c, 16 * o * c)
     return gw.reshape(o, c, 3, 3)
 
 
