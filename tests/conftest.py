@@ -49,10 +49,16 @@ def _seed():
 
 
 def pytest_sessionfinish(session, exitstatus):
-    # CI sets these: a run without the oracle (or without MPI) would pass by skipping, so it fails instead.
+    # CI sets these: a run without the oracle (or MPI, or Numba) would pass by skipping, so it fails instead.
     if os.environ.get("EMBER_REQUIRE_ORACLE") and torch is None:
         print("\nEMBER_REQUIRE_ORACLE is set but PyTorch is not installed: the oracle tests were skipped")
         session.exitstatus = 3
+    if os.environ.get("EMBER_REQUIRE_JIT"):
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            print("\nEMBER_REQUIRE_JIT is set but Numba is not installed: the compiled-kernel tests were skipped")
+            session.exitstatus = 3
     if os.environ.get("EMBER_REQUIRE_MPI"):
         from ember.distributed.launch import find_mpiexec
         try:

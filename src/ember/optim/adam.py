@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend.kernels import fused
 from .optimizer import (Optimizer, _addcmul_, _blocks, _bump, _grad_with_weight_decay, _lerp_, _params_with_grad,
                         _state_tensor, _step_tensor, _to_scalar)
 
 __all__ = ["Adam", "adam"]
+
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Adam(Optimizer):
@@ -70,8 +73,11 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
          exp_avg_sqs: list[np.ndarray], max_exp_avg_sqs: list[np.ndarray] | None, steps: list[np.ndarray], *,
          amsgrad: bool, beta1: float, beta2: float, lr: float, weight_decay: float, eps: float, maximize: bool,
          decoupled_weight_decay: bool) -> None:
-    """The Adam/AdamW update on arrays, in place (``steps`` are 0-d float32 counters)."""
+    """The Adam/AdamW update on arrays, in place (``steps`` are 0-d float32 counters): one compiled pass per
+    parameter where Numba is installed (``backend/kernels/fused.py``: the same operations, bitwise the same
+    results), else a dozen NumPy passes per block of each parameter."""
     scratch = {}
+    kernel = fused.adam_kernel()
     for i, step_t in enumerate(steps):
         step_t += 1
         step = float(step_t)
@@ -79,6 +85,16 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         bias_correction2 = 1 - beta2 ** step
         step_size = lr / bias_correction1
         arrays = [params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]] + ([max_exp_avg_sqs[i]] if amsgrad else [])
+        dt = arrays[0].dtype
+        if kernel is not None and step_size != 0 and dt in _FUSED_DTYPES \
+                and all(a.dtype == dt and a.flags.c_contiguous for a in arrays):
+            s = dt.type
+            flat = [a.reshape(-1) for a in arrays]
+            kernel(*flat[:4], flat[4] if amsgrad else flat[3], s(beta2), s(1 - beta1), s(1.0 - (1 - beta1)),
+                   abs(1 - beta1) < 0.5, s(1 - beta2), s(weight_decay), s(1 - lr * weight_decay),
+                   s(-1.0 / (bias_correction2 ** 0.5 * step_size)), s(-eps / step_size), amsgrad, maximize,
+                   decoupled_weight_decay)
+            continue
         for *block, tmp in _blocks(np.atleast_1d(*arrays), scratch):
             _adam_block(*block, tmp=tmp, amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=lr,
                         weight_decay=weight_decay, eps=eps, maximize=maximize,
