@@ -88,12 +88,16 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         dt = arrays[0].dtype
         if kernel is not None and step_size != 0 and dt in _FUSED_DTYPES \
                 and all(a.dtype == dt and a.flags.c_contiguous for a in arrays):
-            s = dt.type
-            flat = [a.reshape(-1) for a in arrays]
-            kernel(*flat[:4], flat[4] if amsgrad else flat[3], s(beta2), s(1 - beta1), s(1.0 - (1 - beta1)),
-                   abs(1 - beta1) < 0.5, s(1 - beta2), s(weight_decay), s(1 - lr * weight_decay),
-                   s(-1.0 / (bias_correction2 ** 0.5 * step_size)), s(-eps / step_size), amsgrad, maximize,
-                   decoupled_weight_decay)
+            key = (step, dt)
+            consts = scratch.get(key)
+            if consts is None:      # the same for every parameter at this step (the usual case): once
+                s = dt.type
+                consts = scratch[key] = (
+                    s(beta2), s(1 - beta1), s(1.0 - (1 - beta1)), abs(1 - beta1) < 0.5, s(1 - beta2),
+                    s(weight_decay), s(1 - lr * weight_decay), s(-1.0 / (bias_correction2 ** 0.5 * step_size)),
+                    s(-eps / step_size), amsgrad, maximize, decoupled_weight_decay)
+            p, g, m, v = (a.reshape(-1) for a in arrays[:4])
+            kernel(p, g, m, v, arrays[4].reshape(-1) if amsgrad else v, *consts)
             continue
         for *block, tmp in _blocks(np.atleast_1d(*arrays), scratch):
             _adam_block(*block, tmp=tmp, amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=lr,
