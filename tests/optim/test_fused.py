@@ -13,7 +13,7 @@ FLAGS = list(itertools.product((np.float32, np.float64), (False, True), (False, 
                                (0.9, 0.3)))
 
 
-def _run(kernel, dtype, amsgrad, maximize, weight_decay, decoupled, beta1, grads, p0, monkeypatch, lr=1e-2):
+def _run(kernel, amsgrad, maximize, weight_decay, decoupled, beta1, grads, p0, monkeypatch, lr=1e-2):
     monkeypatch.setitem(fused._cache, "adam", kernel)
     p = p0.copy()
     m, v, vmax = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
@@ -36,8 +36,8 @@ def test_fused_adam_is_bitwise_the_numpy_update(dtype, amsgrad, maximize, weight
     grads = [rng.standard_normal(p0.shape).astype(dtype) for _ in range(3)]
     grads[1][0, :3] = (np.nan, np.inf, -np.inf)        # non-finite gradients propagate alike
     grads[2][1, 0] = 1e30
-    got = _run(kernel, dtype, amsgrad, maximize, weight_decay, decoupled, beta1, grads, p0, monkeypatch)
-    want = _run(None, dtype, amsgrad, maximize, weight_decay, decoupled, beta1, grads, p0, monkeypatch)
+    got = _run(kernel, amsgrad, maximize, weight_decay, decoupled, beta1, grads, p0, monkeypatch)
+    want = _run(None, amsgrad, maximize, weight_decay, decoupled, beta1, grads, p0, monkeypatch)
     assert got[0].dtype == dtype
     for name, a, b in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), got, want):
         np.testing.assert_array_equal(a, b, err_msg=name)

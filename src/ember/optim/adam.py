@@ -78,6 +78,7 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
     results), else a dozen NumPy passes per block of each parameter."""
     scratch = {}
     kernel = fused.adam_kernel()
+    kernel_consts = {}              # (step, dtype) -> the compiled update's scalars: the same for every parameter
     for i, step_t in enumerate(steps):
         step_t += 1
         step = float(step_t)
@@ -88,11 +89,10 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         dt = arrays[0].dtype
         if kernel is not None and step_size != 0 and dt in _FUSED_DTYPES \
                 and all(a.dtype == dt and a.flags.c_contiguous for a in arrays):
-            key = (step, dt)
-            consts = scratch.get(key)
-            if consts is None:      # the same for every parameter at this step (the usual case): once
+            consts = kernel_consts.get((step, dt))
+            if consts is None:
                 s = dt.type
-                consts = scratch[key] = (
+                consts = kernel_consts[step, dt] = (
                     s(beta2), s(1 - beta1), s(1.0 - (1 - beta1)), abs(1 - beta1) < 0.5, s(1 - beta2),
                     s(weight_decay), s(1 - lr * weight_decay), s(-1.0 / (bias_correction2 ** 0.5 * step_size)),
                     s(-eps / step_size), amsgrad, maximize, decoupled_weight_decay)
