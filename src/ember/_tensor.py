@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _dtypes
 from ._device import CPU, check_device
+from .autograd import backward as _autograd_backward
 from .autograd.grad_mode import STATE
 
 __all__ = ["Tensor", "tensor_method", "Size"]
@@ -346,8 +347,7 @@ class Tensor:
         return _RemovableHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd_backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ---- conversion ------------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:

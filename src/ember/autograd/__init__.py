@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..backend import xp
+
 from . import function as _function
 from .engine import run_backward
 from .function import once_differentiable
@@ -21,7 +23,7 @@ class Function(_function.Function):
 
 
 def _as_tuple(x):
-    from .._tensor import Tensor
+    Tensor = _function._TensorT or _function._tensor_type()   # (a function-level import costs ~1 us a call)
     if x is None:
         return None
     if isinstance(x, Tensor):
@@ -30,8 +32,7 @@ def _as_tuple(x):
 
 
 def _seeds(outputs, grad_outputs, create_graph):
-    from .._tensor import Tensor
-    from ..backend import xp
+    Tensor = _function._TensorT or _function._tensor_type()
 
     seeds = []
     for i, out in enumerate(outputs):

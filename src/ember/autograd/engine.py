@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from .function import _grad_edge
 from .graph import _FREED, AccumulateGrad
 from .grad_mode import STATE
 
@@ -103,8 +104,6 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
     With ``accumulate`` (``Tensor.backward``), leaves receive ``.grad``; otherwise (``autograd.grad``)
     the gradients of ``inputs`` are returned.
     """
-    from .function import _grad_edge
-
     root_edges = []
     for r in roots:
         if not r._requires_grad:
@@ -277,8 +276,6 @@ def _materialize(node, grads):
 
 def _accumulate_into(t, g, create_graph, routed):
     """``t.grad = g`` the first time (taking g's array only if nothing else can see it), then add."""
-    from .._tensor import Tensor
-
     old = t._grad
     if old is None:
         if create_graph:
@@ -289,7 +286,7 @@ def _accumulate_into(t, g, create_graph, routed):
             if id(g) in routed or (a.base is not None and not _sole_view(a)) or not flags.writeable \
                     or g.grad_fn is not None or not flags.c_contiguous:
                 a = a.copy()
-            t._grad = Tensor._make(a, False, None, 0)
+            t._grad = type(g)._make(a, False, None, 0)
             routed[id(g)] = g
     elif create_graph or old._requires_grad:
         t._grad = old + g

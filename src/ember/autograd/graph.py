@@ -17,6 +17,13 @@ _QUALIFIED = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices
 # types of ctx values that _release keeps without asking (none has __array__ or _data; a hasattr miss on a
 # float costs ~0.15 us, once per stashed value and backward node)
 _PLAIN = frozenset((int, float, bool, str, tuple, type(None)))
+_TENSOR = []    # ember.Tensor, imported on first use (the Tensor module imports autograd)
+
+
+def _tensor_type():
+    from .._tensor import Tensor
+    _TENSOR.append(Tensor)
+    return Tensor
 
 
 class SavedTensor:
@@ -49,8 +56,8 @@ class SavedTensor:
             raise RuntimeError(self._modified_message(node))
         if self.tensor is not None:
             return self.tensor
-        from .._tensor import Tensor
-        t = Tensor._make(self.array, self.requires_grad, node if self.requires_grad else None, self.output_nr)
+        tensor = _TENSOR[0] if _TENSOR else _tensor_type()
+        t = tensor._make(self.array, self.requires_grad, node if self.requires_grad else None, self.output_nr)
         t._vc = self.vc
         return t
 
