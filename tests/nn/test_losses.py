@@ -142,6 +142,29 @@ def test_cross_entropy_index_targets(red, smooth, weighted, shape):
 
 
 @pytest.mark.parametrize("red", REDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_rows_fast_path_matches_general_path_bitwise(red, dtype):
+    """(N, C) logits with every target in range, no weight, no smoothing take a shorter path; it must give the
+    general path's values and gradients to the bit (a weight of ones sends the same call down the general path),
+    and PyTorch's."""
+    x = _arr("randn", (7, 5), dtype) * 3
+    t = RNG.integers(0, 5, 7).astype(np.int64)
+    go = RNG.standard_normal(() if red != "none" else (7,)).astype(dtype)
+    out = []
+    for kw in ({}, {"weight": ember.ones(5, dtype=ember.float64 if dtype == np.float64 else ember.float32)}):
+        xe = ember.from_numpy(x.copy()).requires_grad_()
+        le = F.cross_entropy(xe, ember.from_numpy(t), reduction=red, **kw)
+        assert le.grad_fn.fast is not kw       # the fast path without a weight, the general one with it
+        le.backward(ember.from_numpy(go.copy()))
+        out.append((le.detach().numpy(), xe.grad.numpy()))
+    (lf, gf), (lg, gg) = out
+    assert lf.dtype == lg.dtype == gf.dtype == dtype
+    assert np.array_equal(lf, lg) and np.array_equal(gf, gg)
+    _run("cross_entropy", [x, t], [0], {"reduction": red}, rtol=1e-5 if dtype == np.float32 else 1e-12,
+         atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("red", REDS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("shape", [(6, 5), (4, 3, 2, 3), (5,)])
 def test_nll_loss(red, weighted, shape):
@@ -185,17 +208,21 @@ def test_cross_entropy_extreme_logits_finite():
 
 @pytest.mark.parametrize("smooth", [0.0, 0.3])
 @pytest.mark.parametrize("red", ["mean", "none"])
-def test_cross_entropy_double_backward(smooth, red):
+@pytest.mark.parametrize("plain", [False, True])
+def test_cross_entropy_double_backward(smooth, red, plain):
+    """plain: no weight and no ignored target (with smooth 0, the (N, C) fast path's own create_graph branch)."""
     x = ember.from_numpy(_arr("randn", (4, 3)).astype(np.float64)).requires_grad_()
-    t = ember.tensor([0, 2, -100, 1])
-    w = ember.from_numpy(_arr("pos", (3,)).astype(np.float64))
+    targets = [0, 2, 2 if plain else -100, 1]
+    t = ember.tensor(targets)
+    w = None if plain else ember.from_numpy(_arr("pos", (3,)).astype(np.float64))
     fn = lambda a: F.cross_entropy(a, t, weight=w, reduction=red, label_smoothing=smooth)
+    assert fn(x).grad_fn.fast is (plain and not smooth)
     assert ember.autograd.gradcheck(fn, (x,))
     assert ember.autograd.gradgradcheck(fn, (x,))
     # Hessian-vector product against torch
     xt = torch.from_numpy(x.detach().numpy().copy()).requires_grad_()
-    tl = TF.cross_entropy(xt, torch.tensor([0, 2, -100, 1]), weight=torch.from_numpy(w.numpy()), reduction=red,
-                          label_smoothing=smooth)
+    tl = TF.cross_entropy(xt, torch.tensor(targets), weight=None if plain else torch.from_numpy(w.numpy()),
+                          reduction=red, label_smoothing=smooth)
     le = fn(x)
     v = RNG.standard_normal(x.shape)
     go = RNG.standard_normal(tuple(tl.shape))
