@@ -770,7 +770,7 @@ class Sigmoid(Function):
 def _relu(a, out=None):
     """max(0, a) (this operand order keeps -0.0 as PyTorch does), on the threads for a large contiguous a."""
     zeros = zeros_like_contiguous(a)
-    if isinstance(zeros, int):
+    if isinstance(zeros, int) or a.size < parallel._ROWS_MIN_ELEMENTS:   # small: no thread split to set up
         return xp.maximum(zeros, a, out=out)
     return _binary_rows(xp.maximum, zeros, a, out)
 
@@ -794,7 +794,8 @@ class ThresholdBackward(Function):
 
     @staticmethod
     def forward(ctx, g, x, threshold):
-        if g.shape == x.shape and g.flags.c_contiguous and x.flags.c_contiguous and g.dtype.kind == "f":
+        if g.size >= parallel._ROWS_MIN_ELEMENTS and g.shape == x.shape and g.flags.c_contiguous \
+                and x.flags.c_contiguous and g.dtype.kind == "f":
             # one pass per thread over large arrays (see backend.parallel.run_rows)
             mask, out = xp.empty(x.shape, xp.bool_), xp.empty(g.shape, g.dtype)
             mf, of, gf, xf = mask.reshape(-1), out.reshape(-1), g.reshape(-1), x.reshape(-1)
