@@ -452,13 +452,9 @@ class Module:
         return None
 
     # ---- calling and hooks -----------------------------------------------------------------
-    def _has_hooks(self) -> bool:
-        d = self.__dict__
-        return bool(d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
-                    or d["_backward_pre_hooks"])
-
     def __call__(self, *args, **kwargs):
-        if not self._has_hooks():
+        d = self.__dict__              # (checked inline: a method call per module call costs ~0.3 us)
+        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
