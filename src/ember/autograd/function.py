@@ -7,6 +7,8 @@ Built-in ops subclass ``Function`` and write ``forward(ctx, *arrays_or_values)``
 """
 from __future__ import annotations
 
+import weakref
+
 from ..backend import xp
 from .graph import AccumulateGrad, Node, SavedTensor
 from .grad_mode import STATE
@@ -59,7 +61,6 @@ def _grad_edge(t):
         return (fn, t._output_nr)
     acc = t._grad_acc() if t._grad_acc is not None else None
     if acc is None:
-        import weakref
         acc = AccumulateGrad(t)
         t._grad_acc = weakref.ref(acc)
     return (acc, 0)

@@ -785,7 +785,26 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if not STATE.enabled:          # no graph of the backward: the mask product on arrays, no Function call
+            return Tensor._make(_threshold_grad(g._data, out._data, 0)[0], False, None, 0)
         return threshold_backward(g, out, 0)
+
+
+def _threshold_grad(g, x, threshold):
+    """(g where x > threshold else 0, the mask), threaded for large contiguous float arrays."""
+    if g.size >= parallel._ROWS_MIN_ELEMENTS and g.shape == x.shape and g.flags.c_contiguous \
+            and x.flags.c_contiguous and g.dtype.kind == "f":
+        # one pass per thread over large arrays (see backend.parallel.run_rows)
+        mask, out = xp.empty(x.shape, xp.bool_), xp.empty(g.shape, g.dtype)
+        mf, of, gf, xf = mask.reshape(-1), out.reshape(-1), g.reshape(-1), x.reshape(-1)
+
+        def rows(lo, hi):
+            xp.greater(xf[lo:hi], threshold, out=mf[lo:hi])
+            xp.multiply(gf[lo:hi], mf[lo:hi], out=of[lo:hi])
+        parallel.run_rows(rows, g.size, g.size)
+        return out, mask
+    mask = x > threshold
+    return g * mask, mask
 
 
 class ThresholdBackward(Function):
@@ -794,20 +813,7 @@ class ThresholdBackward(Function):
 
     @staticmethod
     def forward(ctx, g, x, threshold):
-        if g.size >= parallel._ROWS_MIN_ELEMENTS and g.shape == x.shape and g.flags.c_contiguous \
-                and x.flags.c_contiguous and g.dtype.kind == "f":
-            # one pass per thread over large arrays (see backend.parallel.run_rows)
-            mask, out = xp.empty(x.shape, xp.bool_), xp.empty(g.shape, g.dtype)
-            mf, of, gf, xf = mask.reshape(-1), out.reshape(-1), g.reshape(-1), x.reshape(-1)
-
-            def rows(lo, hi):
-                xp.greater(xf[lo:hi], threshold, out=mf[lo:hi])
-                xp.multiply(gf[lo:hi], mf[lo:hi], out=of[lo:hi])
-            parallel.run_rows(rows, g.size, g.size)
-        else:
-            mask = x > threshold
-            out = g * mask
-        ctx.mask = mask
+        out, ctx.mask = _threshold_grad(g, x, threshold)
         return out
 
     @staticmethod
