@@ -410,6 +410,34 @@ def test_step_hooks():
     assert calls[2:] == ["global"]
 
 
+def test_step_runs_without_grad_mode_and_restores_it():
+    """As PyTorch's optimizers: step() runs with grad mode off (a subclass's tensor ops record no graph), and the
+    caller's mode comes back afterwards, also when step raises."""
+    seen = []
+
+    class Probe(ember.optim.Optimizer):
+        def __init__(self, params, fail=False):
+            super().__init__(params, {"lr": 0.1})
+            self.fail = fail
+
+        def step(self, closure=None):
+            seen.append(ember.is_grad_enabled())
+            for p in self.param_groups[0]["params"]:
+                seen.append((p * 2).requires_grad)
+            if self.fail:
+                raise ValueError("boom")
+
+    w = ember.ones(3, requires_grad=True)
+    Probe([w]).step()
+    assert seen == [False, False] and ember.is_grad_enabled()
+    with ember.no_grad():
+        Probe([w]).step()
+        assert not ember.is_grad_enabled()
+    with pytest.raises(ValueError, match="boom"):
+        Probe([w], fail=True).step()
+    assert ember.is_grad_enabled()
+
+
 def test_lr_as_tensor():
     ep, tp = _make()
     eo = ember.optim.SGD(ep, lr=ember.tensor(0.1), momentum=0.9)
