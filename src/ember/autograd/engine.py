@@ -204,7 +204,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
                         g = _validate_grad(g, shape, dt, node, node._pos[i])
                     buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[nxt] = [None] * (1 if isinstance(nxt, AccumulateGrad) else len(nxt._out_meta))
+                        buf = buffers[nxt] = [None] * _n_outputs(nxt)
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
                 d = deps[nxt] - 1
                 deps[nxt] = d
