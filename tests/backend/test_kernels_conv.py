@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ember.backend import parallel
 from ember.backend.kernels import conv as K
+from ember.backend.kernels import fused
 from ember.backend.kernels import winograd as W
 
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -48,6 +49,8 @@ DESIGNS = {
     # and channels-first whatever the weight
     "col2im_taps_per_image": {"_ADJOINT_MAX_WASTE": 0, "_TAPS_BYTES": 1, "_THREAD_MIN_FLOPS": 0, "threads": 3},
     "col2im_channels_first": {"_ADJOINT_MAX_WASTE": 0, "_TAPS_MAX_WEIGHT_BYTES": 0},
+    # the taps' adds as NumPy calls (where Numba is installed the other designs take the compiled loop)
+    "col2im_taps_numpy": {"_ADJOINT_MAX_WASTE": 0, "jit": False},
     "adjoint": {"_ADJOINT_MAX_WASTE": math.inf, "_ADJOINT_MIN_PIXELS": 0},
     "one_chunk": {"_CHUNK_COLS": 10**9, "_CHUNK_MIN_FLOPS": 10**12, "_CHUNK_BYTES": 10**12},
     "per_image": {"_CHUNK_COLS": 1, "_CHUNK_MIN_FLOPS": 1, "_CHUNK_BYTES": 1},
@@ -99,6 +102,8 @@ def test_conv_forward_and_grads(case, dtype, design, monkeypatch):
     for name, value in DESIGNS[design].items():
         if name == "threads":
             monkeypatch.setitem(parallel._state, "n", value)
+        elif name == "jit":
+            monkeypatch.setitem(fused._cache, "col2im", None)
         else:
             monkeypatch.setattr(K, name, value)
     rng = np.random.default_rng(hash((CASES.index(case), design)) % 2**32)
@@ -303,6 +308,39 @@ def test_rows_on_a_real_layer_matches_torch(monkeypatch):
     np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-4, atol=2e-5 * math.sqrt(4 * 32 * 32))
     np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-4, atol=2e-5 * math.sqrt(4 * 32 * 32))
     assert calls == ["_forward_rows", "_forward_rows", "_grad_weight_rows"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    (3, 32, (8, 8), 64, (5, 5), (1, 1), (0, 0), (1, 1), 1),       # the course net's conv2
+    (2, 4, (12, 11), 6, (3, 3), (2, 2), (1, 1), (1, 1), 1),       # strided, padded
+    (2, 3, (10, 12), 5, (3, 2), (1, 2), ((2, 0), (0, 1)), (2, 1), 1),   # dilated, uneven pads
+    (2, 3, (9, 9), 4, (4, 4), (3, 3), ((-1, 0), (0, 0)), (1, 1), 1),    # a cropping (negative) pad
+], ids=["course", "strided", "dilated", "crop"])
+def test_compiled_col2im_is_bitwise_the_numpy_adds(case, dtype, monkeypatch):
+    """``_grad_input_taps`` with the compiled col2im (``fused.py``) and with its NumPy adds: the same bits, one
+    chunk or an image per chunk over 2 threads."""
+    pytest.importorskip("numba")
+    assert fused.col2im_kernel() is not None
+    n, c, spatial, o, k, stride, pads, dil, _ = case
+    rng = np.random.default_rng(0)
+    x = np.empty((n, c, *spatial), dtype)
+    w = rng.standard_normal((o, c, *k)).astype(dtype)
+    pads = K._resolve_padding(pads, 2)
+    out = K._out_shape(spatial, k, stride, pads, dil)
+    gy = rng.standard_normal((n, o, *out)).astype(dtype)
+    for chunking in ({}, {"_TAPS_BYTES": 1, "_THREAD_MIN_FLOPS": 0, "threads": 2}):
+        with monkeypatch.context() as m:
+            for name, value in chunking.items():
+                m.setitem(parallel._state, "n", value) if name == "threads" else m.setattr(K, name, value)
+            compiled = K._grad_input_taps(gy, w, x.shape, stride, pads, dil)
+            m.setitem(fused._cache, "col2im", None)
+            numpy = K._grad_input_taps(gy, w, x.shape, stride, pads, dil)
+        np.testing.assert_array_equal(compiled, numpy)
+    tx, tw = torch.zeros(x.shape, dtype=torch.float64, requires_grad=True), torch.tensor(w, dtype=torch.float64)
+    txp = F.pad(tx, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+    ref = torch.autograd.grad(F.conv2d(txp, tw, None, stride, 0, dil), tx, torch.tensor(gy, dtype=torch.float64))[0]
+    np.testing.assert_allclose(compiled, ref.numpy(), **_tol(dtype, o * math.prod(k)))
 
 
 def test_same_padding_puts_the_extra_element_high():

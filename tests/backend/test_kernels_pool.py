@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from ember.backend import parallel
+from ember.backend.kernels import fused
 from ember.backend.kernels import pool as K
 
 MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -76,6 +77,10 @@ def test_max_pool(case, dtype, kind, layout):
         gx = K.max_pool_backward(gy, idx, x.shape, **kw)
         assert gx.dtype == dtype and gx.shape == x.shape
         np.testing.assert_allclose(gx, ref, **_tol(dtype))
+    # the assignment's NumPy blocks (where Numba is installed the calls above took the compiled scatter)
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(fused._cache, "scatter", None)
+        np.testing.assert_allclose(K.max_pool_backward(gy, idx, x.shape, k, s, d), ref, **_tol(dtype))
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -109,6 +114,31 @@ def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
     ref = _grad(F.max_pool2d(tx, k, s, p, d, ceil), tx, gy)
     gx = K.max_pool_backward(gy, idx, x.shape, kernel=k, stride=s, dilation=d)
     np.testing.assert_allclose(gx, ref, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [((7, 5, 24, 24), 3), ((2, 3, 8, 8), 2), ((2, 3, 12), 4), ((2, 2, 4, 6, 6), 2)],
+                         ids=["course", "2x2", "1d", "3d"])
+def test_compiled_scatter_is_bitwise_the_numpy_blocks(case, dtype, threads, monkeypatch):
+    """The disjoint max-pool backward with the compiled scatter (``fused.py``) and with its NumPy blocks: the
+    same bits, on one thread or on plane ranges over two; a non-contiguous grad_output too."""
+    pytest.importorskip("numba")
+    assert fused.scatter_planes_kernel() is not None
+    shape, k = case
+    monkeypatch.setitem(parallel._state, "n", threads)
+    monkeypatch.setattr(K, "_BACKWARD_PARALLEL_MIN", 0)
+    monkeypatch.setattr(K, "_BACKWARD_BLOCK_BYTES", 1)
+    rng = np.random.default_rng(threads)
+    x = np.round(rng.standard_normal(shape)).astype(dtype)          # ties: the first maximum wins
+    y, idx = K.max_pool_forward(x, k, k, 0, 1)
+    gy = rng.standard_normal(y.shape[::-1]).astype(dtype).T          # a transposed (non-contiguous) view
+    compiled = K.max_pool_backward(gy, idx, x.shape, k, k, 1)
+    monkeypatch.setitem(fused._cache, "scatter", None)
+    np.testing.assert_array_equal(compiled, K.max_pool_backward(gy, idx, x.shape, k, k, 1))
+    tx = torch.tensor(x, requires_grad=True)
+    ref = _grad(MAX[len(shape) - 2](tx, k, k), tx, np.ascontiguousarray(gy))
+    np.testing.assert_array_equal(compiled, ref)
 
 
 # (shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)

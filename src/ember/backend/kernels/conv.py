@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import memory, parallel
-from . import winograd
+from . import fused, winograd
 from .planes import per_channel
 from .scratch import scratch as _scratch
 
@@ -76,6 +76,7 @@ _ROWS_BYTES = 1 << 20          # its chunks' columns take at most this; its weig
 _ROWS_GW_RATIO = 1             # ... at most this many output channels per input channel
 _TAPS_MAX_WEIGHT_BYTES = 1 << 20  # col2im with the taps outermost (``_grad_input_taps``) for weights this small ...
 _TAPS_BYTES = 4 << 20          # ... on chunks whose columns take at most this
+_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))   # the dtypes the compiled loops (``fused.py``) take
 
 # ----------------------------------------------------------------------------------------- geometry
 def same_padding(kernel_size: Sequence[int], dilation: Sequence[int]) -> Pads:
@@ -750,6 +751,8 @@ def _grad_input_taps(gy, w, x_shape, stride, pads, dilation) -> np.ndarray:
     plan = _taps_plan(spatial, ksize, tuple(stride), tuple(map(tuple, pads)), tuple(dilation), out)
     gx = np.empty(x_shape, dt)
     nd = len(out)
+    # the adds as one compiled, GIL-free loop (``fused.py``: the threads' 25 short add calls waited on each other)
+    col2im = fused.col2im_kernel() if nd == 2 and dt in _JIT_DTYPES else None
 
     def work(lo, hi):
         for n0, n1 in chunks[lo:hi]:
@@ -757,11 +760,14 @@ def _grad_input_taps(gy, w, x_shape, stride, pads, dilation) -> np.ndarray:
             g = _scratch("gy", (*out, nb, o), dt)
             np.copyto(g, np.moveaxis(gy[n0:n1], (0, 1), (nd, nd + 1)))
             cols = np.matmul(g.reshape(1, p * nb, o), wt, out=_scratch("cols", (kk, p * nb, c), dt))
-            cols = cols.reshape(kk, *out, nb * c)
             acc = _scratch("gx", (*spatial, nb * c), dt)
-            acc.fill(0)
-            for t, dst, src in plan:
-                acc[dst] += cols[t][src]
+            if col2im is not None:
+                col2im(cols.reshape(*ksize, *out, nb * c), acc, *stride, *dilation, pads[0][0], pads[1][0])
+            else:
+                cols = cols.reshape(kk, *out, nb * c)
+                acc.fill(0)
+                for t, dst, src in plan:
+                    acc[dst] += cols[t][src]
             np.copyto(gx[n0:n1], np.moveaxis(acc.reshape(*spatial, nb, c), (nd, nd + 1), (0, 1)))
 
     parallel.run(functools.partial(work, lo, hi) for lo, hi in parallel.split(len(chunks)))

@@ -1,37 +1,64 @@
-"""Fused optimizer updates, compiled by Numba when it is installed (``pip install ember[jit]``).
+"""Loops compiled by Numba when it is installed (``pip install ember[jit]``): where NumPy needs many passes or
+many calls for one job.
 
-NumPy makes an update such as Adam's a dozen passes over each parameter (a ufunc call per operation, each
+Passes: NumPy makes an update such as Adam's a dozen passes over each parameter (a ufunc call per operation, each
 reading and writing whole blocks): 429-446 us for the 270k parameters of benchmarks/compare.py's MLP
-(2026-12-06, AMD EPYC VM), where one loop that reads and writes each element once takes 92 us. ``adam_kernel()``
-returns that loop, written in Python and compiled by Numba on first use (and cached on disk). It performs the
-same float operations in the same order and precision as the NumPy path in ``optim/adam.py`` -- every scalar is
-computed in Python and rounded to the arrays' dtype exactly where NumPy rounds it, and nothing is reassociated or
-contracted into fused multiply-adds (no fast-math) -- so both paths give bitwise the same parameters and state
-(the tests assert it). Without Numba, or with ``EMBER_JIT=0`` in the environment, ``adam_kernel()`` is None and
-the optimizer keeps its NumPy passes. Numba is imported on the first optimizer step, not with ember.
+(2026-12-06, AMD EPYC VM), where one loop that reads and writes each element once takes 92 us.
+
+Calls: ember's threads (``backend/parallel.py``) run NumPy calls side by side because NumPy releases the GIL
+inside each one; but a thread whose call returns while the other thread holds the GIL sleeps until it is
+released, and on the VMs measured here waking a sleeping thread costs ~25-40 us (an idle vCPU halts at once). A
+part made of many short NumPy calls then waits once per call: the 25 col2im adds of the course net's conv2
+grad-input took 0.11 ms on one thread and 0.65 ms as two concurrent halves (0.21 ms for the compiled loop, 0.13 ms
+of it the threads' start). A compiled loop is one GIL-free call per part.
+
+Each kernel performs the same float operations in the same order and precision as the NumPy path it replaces --
+nothing is reassociated or contracted into fused multiply-adds (no fast-math) -- so both paths give bitwise the
+same results (the tests assert it). Without Numba, or with ``EMBER_JIT=0`` in the environment, the getters return
+None and the callers keep their NumPy code. Numba is imported on a kernel's first use, not with ember.
 """
 from __future__ import annotations
 
 import os
 
-__all__ = ["adam_kernel"]
+__all__ = ["adam_kernel", "col2im_kernel", "scatter_planes_kernel"]
 
 _cache: dict = {}
 
 
+def _compiled(name: str, build):
+    """``build(numba)``'s kernel, built once; None without Numba or with ``EMBER_JIT=0``."""
+    kernel = _cache.get(name, False)
+    if kernel is False:
+        kernel = None
+        if os.environ.get("EMBER_JIT", "1") != "0":
+            try:
+                import numba
+            except ImportError:
+                numba = None
+            if numba is not None:
+                kernel = build(numba)
+        _cache[name] = kernel
+    return kernel
+
+
 def adam_kernel():
-    """The compiled Adam/AdamW update (see ``_build``), or None without Numba or with ``EMBER_JIT=0``."""
-    if "adam" not in _cache:
-        _cache["adam"] = None if os.environ.get("EMBER_JIT", "1") == "0" else _build()
-    return _cache["adam"]
+    """The compiled Adam/AdamW update (see ``_build_adam``), or None."""
+    return _compiled("adam", _build_adam)
 
 
-def _build():
-    try:
-        import numba
-        import numpy as np
-    except ImportError:
-        return None
+def col2im_kernel():
+    """The compiled 2d col2im of ``conv._grad_input_taps`` (see ``_build_col2im``), or None."""
+    return _compiled("col2im", _build_col2im)
+
+
+def scatter_planes_kernel():
+    """The compiled max-pool gradient scatter of ``pool.max_pool_backward`` (see ``_build_scatter``), or None."""
+    return _compiled("scatter", _build_scatter)
+
+
+def _build_adam(numba):
+    import numpy as np
 
     @numba.njit(nogil=True, cache=True, error_model="numpy")
     def adam_(p, g, m, v, vmax, beta2, w1, w1c, small, w2, weight_decay, decay, c1, c2, amsgrad, maximize,
@@ -65,3 +92,46 @@ def _build():
             p[i] = p[i] + mi / (np.sqrt(vi) * c1 + c2)
 
     return adam_
+
+
+def _build_col2im(numba):
+    @numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+    def col2im_(cols, acc, sh, sw, dh, dw, ph, pw):
+        """acc (H, W, M) = the sum, per input position, of the columns cols (kh, kw, oh, ow, M) of the output
+        positions whose window covers it: acc is zeroed, then the taps are added in (ky, kx) order, each
+        element's sum in the order of ``conv._grad_input_taps``'s NumPy adds."""
+        kh, kw, oh, ow, m = cols.shape
+        h, w = acc.shape[0], acc.shape[1]
+        acc[:] = 0
+        for ky in range(kh):
+            for kx in range(kw):
+                for oy in range(oh):
+                    y = oy * sh + ky * dh - ph
+                    if y < 0 or y >= h:
+                        continue
+                    for ox in range(ow):
+                        x = ox * sw + kx * dw - pw
+                        if x < 0 or x >= w:
+                            continue
+                        a = acc[y, x]
+                        c = cols[ky, kx, oy, ox]
+                        for i in range(m):
+                            a[i] += c[i]
+
+    return col2im_
+
+
+def _build_scatter(numba):
+    @numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+    def scatter_(g, idx, gx, lo, hi):
+        """Planes lo..hi of gx (P, S): zeroed, then gx[p, idx[p, j]] = g[p, j] -- a max-pool gradient whose
+        windows do not overlap (each input position wins at most one). ``idx`` comes from ember's own max-pool
+        forward, so every index lies in [0, S)."""
+        for p in range(lo, hi):
+            row = gx[p]
+            row[:] = 0
+            gp, ip = g[p], idx[p]
+            for j in range(gp.shape[0]):
+                row[ip[j]] = gp[j]
+
+    return scatter_
