@@ -133,3 +133,44 @@ def test_an_interrupted_call_does_not_leak_its_late_result_into_the_next(monkeyp
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     assert parallel.run([lambda: "a", lambda: "b"]) == ["a", "b"]
+
+
+needs_affinity = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                                    reason="needs sched_setaffinity and two CPUs")
+
+
+@needs_affinity
+def test_parts_run_bound_to_distinct_cpus_and_the_callers_mask_is_restored(monkeypatch):
+    monkeypatch.setitem(parallel._state, "n", 2)
+    monkeypatch.setattr(parallel, "_BIND", True)
+    before = os.sched_getaffinity(0)
+
+    def mask():
+        return os.sched_getaffinity(0)
+
+    inside = parallel.run([mask, mask])
+    assert all(len(m) == 1 for m in inside) and inside[0] != inside[1] and inside[0] | inside[1] <= before
+    assert os.sched_getaffinity(0) == before
+    with pytest.raises(ValueError):                            # restored on an exception too
+        parallel.run([lambda: (_ for _ in ()).throw(ValueError("x")), mask])
+    assert os.sched_getaffinity(0) == before
+
+
+@needs_affinity
+def test_no_binding_when_turned_off_or_with_fewer_cpus_than_parts(monkeypatch):
+    monkeypatch.setitem(parallel._state, "n", 2)
+    before = os.sched_getaffinity(0)
+
+    def mask():
+        return os.sched_getaffinity(0)
+
+    monkeypatch.setattr(parallel, "_BIND", False)              # OMP_PROC_BIND=false
+    assert parallel.run([mask, mask]) == [before, before]      # (the worker unbinds itself again)
+    monkeypatch.setattr(parallel, "_BIND", True)
+    one = {min(before)}
+    os.sched_setaffinity(0, one)                               # one allowed CPU for two parts
+    try:
+        assert parallel.run([mask, mask]) == [one, before]     # nobody bound (the worker keeps its own mask)
+        assert os.sched_getaffinity(0) == one
+    finally:
+        os.sched_setaffinity(0, before)

@@ -12,6 +12,13 @@ BLAS calls, so the threads run truly in parallel; the Python between those calls
 ``run(parts)`` runs callables concurrently (the caller takes the first) and returns their results. It is
 re-entrant in the only safe way: a call made while the pool is busy (a nested kernel, or a second user thread)
 runs its parts one after another in the calling thread. After ``fork`` the child starts with no pool.
+
+While the parts run, each thread is bound to its own CPU of the caller's allowed set (when it has one per part;
+``OMP_PROC_BIND=false`` turns this off); the caller's own CPU mask is restored when ``run`` returns, so threads
+and processes the program starts later inherit nothing. Why: between kernels ember's threads sleep, and after a
+pause this VM's scheduler (``sched_vcpu_pack``) woke both on one vCPU, where they stayed for ~50 ms: the course
+net's first three steps after a 0.3 s pause took 15.5-21.3 ms against 11.3-13.4 ms later (2026-12-06, AMD EPYC
+VM, means of 12 pauses); bound, 12.4-14.5 ms. PyTorch's OpenMP threads spin between kernels and keep their vCPUs.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ _ROWS_MIN_ELEMENTS = 1 << 18
 _state = {"n": max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)}
 _workers: list[queue.SimpleQueue] = []
 _busy = threading.Lock()
+_BIND = hasattr(os, "sched_setaffinity") and os.environ.get("OMP_PROC_BIND", "").strip().lower() != "false"
 
 
 def num_threads() -> int:
@@ -43,9 +51,13 @@ def set_num_threads(n: int) -> None:
 
 
 def _worker(inbox: queue.SimpleQueue) -> None:
+    bound = None
     while True:
-        i, fn, done = inbox.get()
+        i, fn, done, cpu = inbox.get()
         try:
+            if cpu != bound:
+                os.sched_setaffinity(0, (cpu,) if cpu is not None else os.sched_getaffinity(os.getpid()))
+                bound = cpu
             done.put((i, True, fn()))
         except BaseException as e:  # noqa: BLE001 - handed to the caller, which re-raises it
             done.put((i, False, e))
@@ -64,13 +76,22 @@ def run(parts):
     parts = list(parts)
     if len(parts) <= 1 or not _busy.acquire(blocking=False):
         return [p() for p in parts]
+    mask = None
     try:
         _ensure(len(parts) - 1)
+        cpus = [None] * len(parts)
+        if _BIND:
+            mask = os.sched_getaffinity(0)
+            if len(mask) >= len(parts):
+                cpus = sorted(mask)
+                os.sched_setaffinity(0, cpus[:1])
+            else:
+                mask = None
         # a queue per call: if the caller is interrupted while waiting (Ctrl-C), a late result lands in this
         # call's queue, never in the next call's
         done = queue.SimpleQueue()
         for i, (inbox, p) in enumerate(zip(_workers, parts[1:]), 1):
-            inbox.put((i, p, done))
+            inbox.put((i, p, done, cpus[i]))
         results, error = [None] * len(parts), None
         try:
             results[0] = parts[0]()
@@ -86,6 +107,8 @@ def run(parts):
             raise error
         return results
     finally:
+        if mask is not None:
+            os.sched_setaffinity(0, mask)
         _busy.release()
 
 
