@@ -71,6 +71,11 @@ def test_max_pool(case, dtype, kind, layout):
     y2, none = K.max_pool_forward(x, k, s, p, d, ceil, indices=False)   # values only: one dim after another
     assert none is None and y2.dtype == dtype
     np.testing.assert_array_equal(y2, ty.detach().numpy())
+    with pytest.MonkeyPatch.context() as m:     # the NumPy tap updates (with Numba the compiled ones ran above)
+        m.setitem(fused._cache, "running_max", None)
+        y3, idx3 = K.max_pool_forward(x, k, s, p, d, ceil)
+    np.testing.assert_array_equal(y3, ty.detach().numpy())
+    np.testing.assert_array_equal(idx3, ti.numpy())
     gy = rng.standard_normal(y.shape).astype(dtype)
     ref = _grad(ty, tx, gy)
     for kw in ({}, {"kernel": k, "stride": s, "dilation": d}):     # bincount path and (if disjoint) assignment
@@ -104,6 +109,11 @@ def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
     y2, none = K.max_pool_forward(x, k, s, p, d, ceil, indices=False)
     assert none is None
     np.testing.assert_array_equal(y2, ty.numpy())
+    with pytest.MonkeyPatch.context() as m:     # the NumPy tap updates, uint8 and (256 taps) int32 codes
+        m.setitem(fused._cache, "running_max", None)
+        y3, idx3 = K.max_pool_forward(x, k, s, p, d, ceil)
+    np.testing.assert_array_equal(y3, ty.numpy())
+    np.testing.assert_array_equal(idx3, ti.numpy())
     # the backward: plane ranges on the threads (disjoint windows) or one bincount (overlapping)
     monkeypatch.setattr(parallel, "_ROWS_MIN_ELEMENTS", 0)
     monkeypatch.setattr(K, "_BACKWARD_PARALLEL_MIN", 0)

@@ -7,7 +7,10 @@ training step took 32-45 ms with 2 OpenBLAS threads and 27-29 ms with one (bench
 2026-11-24). So ember sets the BLAS to one thread when it is imported and splits whole kernels instead —
 batch chunks of a convolution (copy + GEMM + epilogue together), rows of a large matmul, planes of a pooling —
 over its own threads, which block (not spin) while idle. NumPy releases the GIL inside copies, ufunc loops and
-BLAS calls, so the threads run truly in parallel; the Python between those calls is short.
+BLAS calls, so the threads run truly in parallel; the Python between those calls is short. But a thread whose
+call returns while the other holds the GIL sleeps until it is released, and waking it costs ~25-40 us on the VMs
+measured here, so a part should be a few long calls: where a kernel needs many short ones (col2im's adds, the
+max-pool gradient's blocks) they run as one compiled loop when Numba is installed (``kernels/fused.py``).
 
 ``run(parts)`` runs callables concurrently (the caller takes the first) and returns their results. It is
 re-entrant in the only safe way: a call made while the pool is busy (a nested kernel, or a second user thread)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["adam_kernel", "col2im_kernel", "scatter_planes_kernel"]
+__all__ = ["adam_kernel", "col2im_kernel", "scatter_planes_kernel", "running_max_kernels"]
 
 _cache: dict = {}
 
@@ -50,6 +50,12 @@ def adam_kernel():
 def col2im_kernel():
     """The compiled 2d col2im of ``conv._grad_input_taps`` (see ``_build_col2im``), or None."""
     return _compiled("col2im", _build_col2im)
+
+
+def running_max_kernels():
+    """The compiled max-pool tap update of ``pool._running_max`` (see ``_build_running_max``): a pair (plain,
+    NaN-aware), or None."""
+    return _compiled("running_max", _build_running_max)
 
 
 def scatter_planes_kernel():
@@ -135,3 +141,26 @@ def _build_scatter(numba):
                 row[ip[j]] = gp[j]
 
     return scatter_
+
+
+def _build_running_max(numba):
+    @numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+    def update_(v, y, code, t):
+        """One tap of a max pool over flat contiguous arrays: where v > y (PyTorch's rule: the first maximum
+        wins), y = v and code = t. Loads first and selects, so that LLVM vectorises the loop."""
+        for i in range(y.size):
+            a, b, c = v[i], y[i], code[i]
+            take = a > b
+            y[i] = a if take else b
+            code[i] = t if take else c
+
+    @numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+    def update_nan_(v, y, code, t):
+        """``update_`` where a NaN also wins (the last one in scan order, as in PyTorch)."""
+        for i in range(y.size):
+            a, b, c = v[i], y[i], code[i]
+            take = (a > b) | (a != a)
+            y[i] = a if take else b
+            code[i] = t if take else c
+
+    return update_, update_nan_

@@ -19,6 +19,8 @@ from .. import parallel
 from . import fused
 from .scratch import scratch as _scratch
 
+_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))   # the dtypes the compiled loops (``fused.py``) take
+
 __all__ = [
     "pool_output_size",
     "max_pool_forward",
@@ -98,7 +100,12 @@ def _running_max(views, taps: int, nan_aware: bool = True, with_codes: bool = Tr
     Each strided view is first copied into a contiguous buffer, so the comparisons run over long contiguous loops
     instead of one short row of the window grid at a time (measured on the course net's 3x3/3 pool of
     (100, 32, 24, 24): 1.6 ms vs 2.5 ms). Winners are tracked as a one-byte tap code, max(code, take * t): taps
-    come in increasing order, so the last strictly greater one is the maximum.
+    come in increasing order, so the last strictly greater one is the maximum. With Numba each tap's compare and
+    updates are one compiled pass (``fused.py``) instead of four NumPy passes; it selects by PyTorch's comparison
+    (``>``, or NaN), so a +-0 tie keeps the first zero's sign where ``np.maximum`` may take the second's.
+    (2026-12-06, AMD EPYC VM, ms, 1 / 2 threads, two alternations, NumPy -> compiled: (100, 32, 24, 24) 3x3/3
+    2.45-3.55 / 1.86-2.21 -> 2.14-2.27 / 1.57-1.73; (64, 128, 16, 16) 2x2 3.95-4.02 / 3.25-3.26 -> 2.99-3.40 /
+    2.18-2.26.)
     """
     views = iter(views)
     first = next(views)
@@ -116,8 +123,17 @@ def _running_max(views, taps: int, nan_aware: bool = True, with_codes: bool = Tr
             np.maximum(y, buf, out=y)            # NaN propagates, as in PyTorch
         return y, None
     cd = _code_dtype(taps)
-    take, tk = _scratch("pool_take", y.shape, bool), _scratch("pool_tk", y.shape, cd)
     code = np.zeros(y.shape, cd)
+    kernels = fused.running_max_kernels() if y.dtype in _JIT_DTYPES and y.flags.c_contiguous else None
+    if kernels is not None:
+        # each tap's update in one compiled pass (four NumPy passes below), with PyTorch's comparison
+        update = kernels[1] if nan_aware else kernels[0]
+        yf, cf, bf = y.reshape(-1), code.reshape(-1), buf.reshape(-1)
+        for t, v in enumerate(views, 1):
+            np.copyto(buf, v)
+            update(bf, yf, cf, cd(t))
+        return y, code
+    take, tk = _scratch("pool_take", y.shape, bool), _scratch("pool_tk", y.shape, cd)
     for t, v in enumerate(views, 1):
         np.copyto(buf, v)
         np.greater(buf, y, out=take)
@@ -181,11 +197,10 @@ _BACKWARD_PARALLEL_MIN = 1 << 20
 # range per thread -> 1 MB blocks: (100, 32, 24, 24) 3x3/3 0.58-0.62 -> 0.50-0.58; (64, 64, 32, 32) 2x2/2
 # 1.68-1.73 -> 1.51-1.56; (64, 128, 16, 16) 0.87-0.91 -> 0.76-0.81)
 _BACKWARD_BLOCK_BYTES = 1 << 20
-# the dtypes the compiled scatter (``fused.py``) takes; with Numba the disjoint backward is one loop per thread:
-# (2026-12-06, AMD EPYC VM, ms, 1 / 2 threads, NumPy blocks -> compiled) (100, 32, 24, 24) 3x3/3 0.49 / 0.61 ->
-# 0.18 / 0.14, (64, 64, 32, 32) 2x2/2 2.5 / 1.8-2.1 -> 0.72 / 0.42, (64, 128, 16, 16) 1.1-1.2 / 1.0-1.1 -> 0.34 /
-# 0.30 (two threads' NumPy calls wait on each other for the GIL: see fused.py)
-_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# with Numba the disjoint backward is one compiled loop per thread: (2026-12-06, AMD EPYC VM, ms, 1 / 2 threads,
+# NumPy blocks -> compiled) (100, 32, 24, 24) 3x3/3 0.49 / 0.61 -> 0.18 / 0.14, (64, 64, 32, 32) 2x2/2 2.5 / 1.8-2.1
+# -> 0.72 / 0.42, (64, 128, 16, 16) 1.1-1.2 / 1.0-1.1 -> 0.34 / 0.30 (two threads' NumPy calls wait on each other
+# for the GIL: see fused.py)
 
 
 def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode: bool = False,
