@@ -183,6 +183,23 @@ def test_worker_info_seeds_and_init_fn():
     assert int(batches[0][2]) != int(batches[1][2])
 
 
+class _Threads:
+    """Sample i is the number of threads ember's kernels use where it is loaded."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return ember.get_num_threads()
+
+
+def test_workers_run_their_kernels_on_one_thread(monkeypatch):
+    monkeypatch.setitem(ember.backend.parallel._state, "n", 2)      # (as PyTorch's workers: set_num_threads(1))
+    assert [int(b) for b in edata.DataLoader(_Threads(), batch_size=1, num_workers=2)] == [1, 1]
+    assert [int(b) for b in edata.DataLoader(_Threads(), batch_size=1)] == [2, 2]
+    assert ember.get_num_threads() == 2
+
+
 def test_workers_ignore_ctrl_c():
     import os
     import signal

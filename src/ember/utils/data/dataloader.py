@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..._random import Generator, _rng, manual_seed
+from ...backend import parallel
 from .dataset import IterableDataset, TensorDataset
 from ._collate import default_collate, default_convert
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -150,6 +151,7 @@ def _worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, d
     if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started us (see _start_worker)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
+        parallel.set_num_threads(1)   # as PyTorch's workers: the cores are the main process's and the other workers'
         random.seed(seed)
         manual_seed(seed)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
