@@ -174,3 +174,28 @@ def test_no_binding_when_turned_off_or_with_fewer_cpus_than_parts(monkeypatch):
         assert os.sched_getaffinity(0) == one
     finally:
         os.sched_setaffinity(0, before)
+
+
+@needs_affinity
+def test_a_refused_binding_runs_the_parts_unbound(monkeypatch):
+    monkeypatch.setitem(parallel._state, "n", 2)
+    monkeypatch.setattr(parallel, "_BIND", False)
+    assert parallel.run([lambda: 0, lambda: 0]) == [0, 0]     # the worker unbound: the next run binds it again
+    monkeypatch.setattr(parallel, "_BIND", True)
+    real = os.sched_setaffinity
+    caller = threading.current_thread()
+
+    def refuse_in_workers(pid, cpus):
+        if threading.current_thread() is not caller:
+            raise OSError(22, "Invalid argument")
+        real(pid, cpus)
+
+    monkeypatch.setattr(os, "sched_setaffinity", refuse_in_workers)
+    assert parallel.run([lambda: 1, lambda: 2]) == [1, 2]      # the worker's refusal is not the part's error
+
+    def refuse(pid, cpus):
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)      # the caller's too
+    assert parallel.run([lambda: 3, lambda: 4]) == [3, 4]
+    assert parallel.run([lambda: 5, lambda: 6]) == [5, 6]      # the pool's lock was released

@@ -53,13 +53,22 @@ def set_num_threads(n: int) -> None:
     _state["n"] = max(1, int(n))
 
 
+def _bind(cpus) -> bool:
+    """Bind the calling thread to ``cpus``; False if the system refused (the thread then runs unbound)."""
+    try:
+        os.sched_setaffinity(0, cpus)
+        return True
+    except OSError:
+        return False
+
+
 def _worker(inbox: queue.SimpleQueue) -> None:
     bound = None
     while True:
         i, fn, done, cpu = inbox.get()
         try:
             if cpu != bound:
-                os.sched_setaffinity(0, (cpu,) if cpu is not None else os.sched_getaffinity(os.getpid()))
+                _bind((cpu,) if cpu is not None else os.sched_getaffinity(os.getpid()))
                 bound = cpu
             done.put((i, True, fn()))
         except BaseException as e:  # noqa: BLE001 - handed to the caller, which re-raises it
@@ -85,9 +94,8 @@ def run(parts):
         cpus = [None] * len(parts)
         if _BIND:
             mask = os.sched_getaffinity(0)
-            if len(mask) >= len(parts):
+            if len(mask) >= len(parts) and _bind(sorted(mask)[:1]):
                 cpus = sorted(mask)
-                os.sched_setaffinity(0, cpus[:1])
             else:
                 mask = None
         # a queue per call: if the caller is interrupted while waiting (Ctrl-C), a late result lands in this
@@ -111,7 +119,7 @@ def run(parts):
         return results
     finally:
         if mask is not None:
-            os.sched_setaffinity(0, mask)
+            _bind(mask)
         _busy.release()
 
 
