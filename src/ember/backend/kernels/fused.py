@@ -14,7 +14,8 @@ of it the threads' start). A compiled loop is one GIL-free call per part.
 
 Each kernel performs the same float operations in the same order and precision as the NumPy path it replaces --
 nothing is reassociated or contracted into fused multiply-adds (no fast-math) -- so both paths give bitwise the
-same results (the tests assert it). Without Numba, or with ``EMBER_JIT=0`` in the environment, the getters return
+same results (the tests assert it); one exception, towards PyTorch: max pooling's select keeps the first of two
+tied zeros, -0.0 before +0.0, as PyTorch does, where ``np.maximum`` returns the second. Without Numba, or with ``EMBER_JIT=0`` in the environment, the getters return
 None and the callers keep their NumPy code. Numba is imported on a kernel's first use, not with ember.
 """
 from __future__ import annotations
