@@ -73,6 +73,7 @@ def test_max_pool(case, dtype, kind, layout):
     np.testing.assert_array_equal(y2, ty.detach().numpy())
     with pytest.MonkeyPatch.context() as m:     # the NumPy tap updates (with Numba the compiled ones ran above)
         m.setitem(fused._cache, "running_max", None)
+        m.setitem(fused._cache, "max_pool", None)
         y3, idx3 = K.max_pool_forward(x, k, s, p, d, ceil)
     np.testing.assert_array_equal(y3, ty.detach().numpy())
     np.testing.assert_array_equal(idx3, ti.numpy())
@@ -111,6 +112,7 @@ def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
     np.testing.assert_array_equal(y2, ty.numpy())
     with pytest.MonkeyPatch.context() as m:     # the NumPy tap updates, uint8 and (256 taps) int32 codes
         m.setitem(fused._cache, "running_max", None)
+        m.setitem(fused._cache, "max_pool", None)
         y3, idx3 = K.max_pool_forward(x, k, s, p, d, ceil)
     np.testing.assert_array_equal(y3, ty.numpy())
     np.testing.assert_array_equal(idx3, ti.numpy())
@@ -149,6 +151,33 @@ def test_compiled_scatter_is_bitwise_the_numpy_blocks(case, dtype, threads, monk
     tx = torch.tensor(x, requires_grad=True)
     ref = _grad(MAX[len(shape) - 2](tx, k, k), tx, np.ascontiguousarray(gy))
     np.testing.assert_array_equal(compiled, ref)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [((7, 5, 24, 24), 3), ((3, 4, 8, 10), 2), ((2, 3, 13, 11), 4), ((6, 8, 4, 4), 2)],
+                         ids=["course", "2x2", "4x4_floor", "small"])
+def test_compiled_tiled_max_pool_is_the_numpy_one(case, dtype, threads, monkeypatch):
+    """k x k windows at stride k (``fused.max_pool_kernel``: one compiled call per block) against the NumPy tap
+    updates and PyTorch: values and indices, ties, NaNs (the last one wins), rows and columns left over."""
+    pytest.importorskip("numba")
+    assert fused.max_pool_kernel() is not None
+    shape, k = case
+    monkeypatch.setitem(parallel._state, "n", threads)
+    monkeypatch.setattr(K, "_POOL_PARALLEL_MIN", 1)
+    monkeypatch.setattr(K, "_POOL_BLOCK_BYTES", 3000)        # several blocks of planes
+    rng = np.random.default_rng(threads)
+    x = np.round(rng.standard_normal(shape)).astype(dtype)
+    x.reshape(-1)[::37] = np.nan
+    y, idx = K.max_pool_forward(x, k, k, 0, 1)
+    monkeypatch.setitem(fused._cache, "max_pool", None)
+    monkeypatch.setitem(fused._cache, "running_max", None)
+    y2, idx2 = K.max_pool_forward(x, k, k, 0, 1)
+    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(idx, idx2)
+    ty, ti = MAX[2](torch.tensor(x), k, k, return_indices=True)
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(idx, ti.numpy())
 
 
 # (shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
