@@ -110,6 +110,7 @@ def _deinterleave(x, tile, p0, n, k):
                     for kx in range(k):
                         tile[ky, kx, p, oy, ox] = row[ox * k + kx]
 
+
 @numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
 def max_pool_(x, y, idx, k, oh, ow, pos, offs):
     """k x k max pooling at stride k, no padding, of the planes x (P, H, W) (H >= k * oh, W >= k * ow): the
