@@ -103,7 +103,7 @@ def test_conv_forward_and_grads(case, dtype, design, monkeypatch):
         if name == "threads":
             monkeypatch.setitem(parallel._state, "n", value)
         elif name == "jit":
-            monkeypatch.setitem(fused._cache, "col2im", None)
+            monkeypatch.setitem(fused._cache, "col2im_", None)
         else:
             monkeypatch.setattr(K, name, value)
     rng = np.random.default_rng(hash((CASES.index(case), design)) % 2**32)
@@ -334,7 +334,7 @@ def test_compiled_col2im_is_bitwise_the_numpy_adds(case, dtype, monkeypatch):
             for name, value in chunking.items():
                 m.setitem(parallel._state, "n", value) if name == "threads" else m.setattr(K, name, value)
             compiled = K._grad_input_taps(gy, w, x.shape, stride, pads, dil)
-            m.setitem(fused._cache, "col2im", None)
+            m.setitem(fused._cache, "col2im_", None)
             numpy = K._grad_input_taps(gy, w, x.shape, stride, pads, dil)
         np.testing.assert_array_equal(compiled, numpy)
     tx, tw = torch.zeros(x.shape, dtype=torch.float64, requires_grad=True), torch.tensor(w, dtype=torch.float64)

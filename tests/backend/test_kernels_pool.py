@@ -72,8 +72,8 @@ def test_max_pool(case, dtype, kind, layout):
     assert none is None and y2.dtype == dtype
     np.testing.assert_array_equal(y2, ty.detach().numpy())
     with pytest.MonkeyPatch.context() as m:     # the NumPy tap updates (with Numba the compiled ones ran above)
-        m.setitem(fused._cache, "running_max", None)
-        m.setitem(fused._cache, "max_pool", None)
+        m.setitem(fused._cache, "update_nan_", None)
+        m.setitem(fused._cache, "max_pool_", None)
         y3, idx3 = K.max_pool_forward(x, k, s, p, d, ceil)
     np.testing.assert_array_equal(y3, ty.detach().numpy())
     np.testing.assert_array_equal(idx3, ti.numpy())
@@ -85,7 +85,7 @@ def test_max_pool(case, dtype, kind, layout):
         np.testing.assert_allclose(gx, ref, **_tol(dtype))
     # the assignment's NumPy blocks (where Numba is installed the calls above took the compiled scatter)
     with pytest.MonkeyPatch.context() as m:
-        m.setitem(fused._cache, "scatter", None)
+        m.setitem(fused._cache, "scatter_", None)
         np.testing.assert_allclose(K.max_pool_backward(gy, idx, x.shape, k, s, d), ref, **_tol(dtype))
 
 
@@ -111,8 +111,8 @@ def test_max_pool_threads_and_values_only(case, threads, monkeypatch):
     assert none is None
     np.testing.assert_array_equal(y2, ty.numpy())
     with pytest.MonkeyPatch.context() as m:     # the NumPy tap updates, uint8 and (256 taps) int32 codes
-        m.setitem(fused._cache, "running_max", None)
-        m.setitem(fused._cache, "max_pool", None)
+        m.setitem(fused._cache, "update_nan_", None)
+        m.setitem(fused._cache, "max_pool_", None)
         y3, idx3 = K.max_pool_forward(x, k, s, p, d, ceil)
     np.testing.assert_array_equal(y3, ty.numpy())
     np.testing.assert_array_equal(idx3, ti.numpy())
@@ -146,7 +146,7 @@ def test_compiled_scatter_is_bitwise_the_numpy_blocks(case, dtype, threads, monk
     y, idx = K.max_pool_forward(x, k, k, 0, 1)
     gy = rng.standard_normal(y.shape[::-1]).astype(dtype).T          # a transposed (non-contiguous) view
     compiled = K.max_pool_backward(gy, idx, x.shape, k, k, 1)
-    monkeypatch.setitem(fused._cache, "scatter", None)
+    monkeypatch.setitem(fused._cache, "scatter_", None)
     np.testing.assert_array_equal(compiled, K.max_pool_backward(gy, idx, x.shape, k, k, 1))
     tx = torch.tensor(x, requires_grad=True)
     ref = _grad(MAX[len(shape) - 2](tx, k, k), tx, np.ascontiguousarray(gy))
@@ -170,8 +170,8 @@ def test_compiled_tiled_max_pool_is_the_numpy_one(case, dtype, threads, monkeypa
     x = np.round(rng.standard_normal(shape)).astype(dtype)
     x.reshape(-1)[::37] = np.nan
     y, idx = K.max_pool_forward(x, k, k, 0, 1)
-    monkeypatch.setitem(fused._cache, "max_pool", None)
-    monkeypatch.setitem(fused._cache, "running_max", None)
+    monkeypatch.setitem(fused._cache, "max_pool_", None)
+    monkeypatch.setitem(fused._cache, "update_nan_", None)
     y2, idx2 = K.max_pool_forward(x, k, k, 0, 1)
     np.testing.assert_array_equal(y, y2)
     np.testing.assert_array_equal(idx, idx2)

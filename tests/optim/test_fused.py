@@ -14,7 +14,7 @@ FLAGS = list(itertools.product((np.float32, np.float64), (False, True), (False, 
 
 
 def _run(kernel, amsgrad, maximize, weight_decay, decoupled, beta1, grads, p0, monkeypatch, lr=1e-2):
-    monkeypatch.setitem(fused._cache, "adam", kernel)
+    monkeypatch.setitem(fused._cache, "adam_", kernel)
     p = p0.copy()
     m, v, vmax = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
     step = np.zeros((), np.float32)
@@ -48,7 +48,7 @@ def test_fused_adam_leaves_odd_cases_to_numpy(monkeypatch):
     """lr = 0 (PyTorch's own form of that step), non-contiguous and float16 parameters take the NumPy passes."""
     calls = []
     kernel = fused.adam_kernel()
-    monkeypatch.setitem(fused._cache, "adam", lambda *a: calls.append(a[0].dtype) or kernel(*a))
+    monkeypatch.setitem(fused._cache, "adam_", lambda *a: calls.append(a[0].dtype) or kernel(*a))
     rng = np.random.default_rng(0)
     for p in (rng.standard_normal((4, 6)).astype(np.float32)[:, ::2], rng.standard_normal(5).astype(np.float16)):
         A.adam([p], [np.ones_like(p)], [np.zeros_like(p)], [np.zeros_like(p)], None, [np.zeros((), np.float32)],
@@ -66,9 +66,9 @@ def test_fused_adam_leaves_odd_cases_to_numpy(monkeypatch):
 
 
 def test_ember_jit_0_turns_the_kernel_off(monkeypatch):
-    monkeypatch.delitem(fused._cache, "adam", raising=False)
+    monkeypatch.delitem(fused._cache, "adam_", raising=False)
     monkeypatch.setenv("EMBER_JIT", "0")
     assert fused.adam_kernel() is None
-    monkeypatch.delitem(fused._cache, "adam")
+    monkeypatch.delitem(fused._cache, "adam_")
     monkeypatch.delenv("EMBER_JIT")
     assert fused.adam_kernel() is not None

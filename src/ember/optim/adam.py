@@ -9,8 +9,6 @@ from .optimizer import (Optimizer, _addcmul_, _blocks, _bump, _grad_with_weight_
 
 __all__ = ["Adam", "adam"]
 
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
 
 class Adam(Optimizer):
     """``torch.optim.Adam``: bias-corrected first and second moment estimates of the gradient."""
@@ -89,7 +87,7 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         vmax = max_exp_avg_sqs[i] if amsgrad else v
         dt = p.dtype
         # (spelled out: a generator over the arrays cost ~1.5 us per parameter, a sixth of the step's Python)
-        if kernel is not None and step_size != 0 and dt in _FUSED_DTYPES and g.dtype == dt and m.dtype == dt \
+        if kernel is not None and step_size != 0 and dt in fused.DTYPES and g.dtype == dt and m.dtype == dt \
                 and v.dtype == dt and vmax.dtype == dt and p.flags.c_contiguous and g.flags.c_contiguous \
                 and m.flags.c_contiguous and v.flags.c_contiguous and vmax.flags.c_contiguous:
             consts = kernel_consts.get((step, dt))

@@ -78,18 +78,10 @@ def scatter_(g, idx, gx, lo, hi):
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
-def update_(v, y, code, t):
-    """One tap of a max pool over flat contiguous arrays: where v > y (PyTorch's rule: the first maximum
-    wins), y = v and code = t. Loads first and selects, so that LLVM vectorises the loop."""
-    for i in range(y.size):
-        a, b, c = v[i], y[i], code[i]
-        take = a > b
-        y[i] = a if take else b
-        code[i] = t if take else c
-
-@numba.njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
 def update_nan_(v, y, code, t):
-    """``update_`` where a NaN also wins (the last one in scan order, as in PyTorch)."""
+    """One tap of a max pool over flat contiguous arrays: where v > y or v is NaN (PyTorch's rule: the first maximum
+    wins, a NaN wins -- the last one in scan order), y = v and code = t. Loads first and selects, so that LLVM
+    vectorises the loop (with a conditional store it stayed scalar); NaN-aware always, as cheap as without."""
     for i in range(y.size):
         a, b, c = v[i], y[i], code[i]
         take = (a > b) | (a != a)
@@ -143,9 +135,3 @@ def max_pool_(x, y, idx, k, oh, ow, pos, offs):
             for j in range(m):
                 idx[base + p * m + j] = pos[j] + offs[ct[p * m + j]]
 
-
-running_max = (update_, update_nan_)
-col2im = col2im_
-scatter = scatter_
-max_pool = max_pool_
-adam = adam_

@@ -76,7 +76,6 @@ _ROWS_BYTES = 1 << 20          # its chunks' columns take at most this; its weig
 _ROWS_GW_RATIO = 1             # ... at most this many output channels per input channel
 _TAPS_MAX_WEIGHT_BYTES = 1 << 20  # col2im with the taps outermost (``_grad_input_taps``) for weights this small ...
 _TAPS_BYTES = 4 << 20          # ... on chunks whose columns take at most this
-_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))   # the dtypes the compiled loops (``fused.py``) take
 
 # ----------------------------------------------------------------------------------------- geometry
 def same_padding(kernel_size: Sequence[int], dilation: Sequence[int]) -> Pads:
@@ -752,7 +751,7 @@ def _grad_input_taps(gy, w, x_shape, stride, pads, dilation) -> np.ndarray:
     gx = np.empty(x_shape, dt)
     nd = len(out)
     # the adds as one compiled, GIL-free loop (``fused.py``: the threads' 25 short add calls waited on each other)
-    col2im = fused.col2im_kernel() if nd == 2 and dt in _JIT_DTYPES else None
+    col2im = fused.col2im_kernel() if nd == 2 and dt in fused.DTYPES else None
 
     def work(lo, hi):
         for n0, n1 in chunks[lo:hi]:

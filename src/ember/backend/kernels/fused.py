@@ -25,7 +25,11 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["adam_kernel", "col2im_kernel", "scatter_planes_kernel", "running_max_kernels", "max_pool_kernel"]
+import numpy as np
+
+__all__ = ["DTYPES", "adam_kernel", "col2im_kernel", "scatter_planes_kernel", "running_max_kernel", "max_pool_kernel"]
+
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))   # the dtypes the compiled loops take
 
 _cache: dict = {}
 
@@ -48,25 +52,24 @@ def _compiled(name: str):
 
 def adam_kernel():
     """The compiled Adam/AdamW update (``_numba_kernels.adam_``), or None."""
-    return _compiled("adam")
+    return _compiled("adam_")
 
 
 def col2im_kernel():
     """The compiled 2d col2im of ``conv._grad_input_taps`` (``_numba_kernels.col2im_``), or None."""
-    return _compiled("col2im")
+    return _compiled("col2im_")
 
 
-def running_max_kernels():
-    """The compiled max-pool tap updates of ``pool._running_max``, a pair (plain, NaN-aware:
-    ``_numba_kernels.update_``, ``update_nan_``), or None."""
-    return _compiled("running_max")
+def running_max_kernel():
+    """The compiled max-pool tap update of ``pool._running_max`` (``_numba_kernels.update_nan_``), or None."""
+    return _compiled("update_nan_")
 
 
 def max_pool_kernel():
     """The compiled max pool with indices for windows that tile the planes (``_numba_kernels.max_pool_``), or None."""
-    return _compiled("max_pool")
+    return _compiled("max_pool_")
 
 
 def scatter_planes_kernel():
     """The compiled max-pool gradient scatter of ``pool.max_pool_backward`` (``_numba_kernels.scatter_``), or None."""
-    return _compiled("scatter")
+    return _compiled("scatter_")

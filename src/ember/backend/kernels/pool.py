@@ -19,8 +19,6 @@ from .. import parallel
 from . import fused
 from .scratch import scratch as _scratch
 
-_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))   # the dtypes the compiled loops (``fused.py``) take
-
 __all__ = [
     "pool_output_size",
     "max_pool_forward",
@@ -124,10 +122,9 @@ def _running_max(views, taps: int, nan_aware: bool = True, with_codes: bool = Tr
         return y, None
     cd = _code_dtype(taps)
     code = np.zeros(y.shape, cd)
-    kernels = fused.running_max_kernels() if y.dtype in _JIT_DTYPES and y.flags.c_contiguous else None
-    if kernels is not None:
-        # each tap's update in one compiled pass (four NumPy passes below), with PyTorch's comparison
-        update = kernels[1] if nan_aware else kernels[0]
+    update = fused.running_max_kernel() if y.dtype in fused.DTYPES and y.flags.c_contiguous else None
+    if update is not None:
+        # each tap's update in one compiled pass (four NumPy passes below), PyTorch's comparison, NaN-aware always
         yf, cf, bf = y.reshape(-1), code.reshape(-1), buf.reshape(-1)
         for t, v in enumerate(views, 1):
             np.copyto(buf, v)
@@ -238,11 +235,12 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
     # (100, 32, 24, 24) 3x3/3 2.1-2.6 / 1.3-1.7 -> 1.1-1.2 / 0.60; (64, 64, 32, 32) 2x2 5.6-6.6 / 3.9-4.4 -> 3.2 /
     # 1.9; (64, 128, 16, 16) 2x2 3.0-3.4 / 2.2-2.3 -> 1.6 / 1.0)
     k = kernel[0]
-    tiled = fused.max_pool_kernel() if (indices and xv is not x and len(out) == 2 and x.dtype in _JIT_DTYPES
+    tiled = fused.max_pool_kernel() if (indices and xv is not x and len(out) == 2 and x.dtype in fused.DTYPES
                                         and kernel == (k, k) and stride == (k, k) and dilation == (1, 1)
                                         and padding == (0, 0) and hi_pad == (0, 0) and k * k <= 255) else None
     # output rows of one or two values: a tap's strided view would be copied two values per inner loop
     planes_last = indices and xv is not x and out[-1] <= _PLANES_LAST_MAX_OW and tiled is None
+    compiled_update = x.dtype in fused.DTYPES and fused.running_max_kernel() is not None
     per = max(1, _POOL_BLOCK_BYTES // max(1, xv[:1].nbytes))
     if x.size >= _POOL_PARALLEL_MIN:                # at least a block per thread
         per = max(1, min(per, -(-units // parallel.num_threads())))
@@ -258,8 +256,9 @@ def max_pool_forward(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode
             if tiled is not None:
                 tiled(xs[:, 0], yv[b0:b1].reshape(-1), iv[b0:b1].reshape(-1), k, *out, base.reshape(-1), offsets)
                 continue
-            # NaN-aware comparisons only when the block holds a NaN (a NaN sum also flags inf - inf: merely slower)
-            nan_aware = indices and bool(np.isnan(np.sum(xs)))
+            # NumPy's comparisons NaN-aware only when the block holds a NaN (a NaN sum also flags inf - inf: merely
+            # slower); the compiled update always is, so it needs no such pass
+            nan_aware = compiled_update or bool(np.isnan(np.sum(xs)))
             if planes_last:
                 # the block moved to (*S, planes) first: each tap view is then a few runs as long as the block
                 xt = _scratch("pool_xt", (*xp.shape[2:], b1 - b0), x.dtype)
@@ -305,7 +304,7 @@ def max_pool_backward(gy: np.ndarray, idx: np.ndarray, x_shape, kernel=None, str
         # per range of planes (on ember's threads for large inputs): zero the planes, then one assignment
         gx = np.empty(nc * plane, gy.dtype)
         g2, i2 = gy.reshape(nc, -1), idx.reshape(nc, -1)
-        scatter = fused.scatter_planes_kernel() if gy.dtype in _JIT_DTYPES and idx.dtype == np.int64 else None
+        scatter = fused.scatter_planes_kernel() if gy.dtype in fused.DTYPES and idx.dtype == np.int64 else None
         if scatter is not None:
             # one compiled, GIL-free loop per thread (``fused.py``) instead of blocks of NumPy calls
             gx2 = gx.reshape(nc, plane)
