@@ -7,6 +7,7 @@ from ..backend import xp
 
 from . import function as _function
 from .engine import run_backward
+from .graph import _TENSOR, _tensor_type
 from .function import once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Node
@@ -23,7 +24,7 @@ class Function(_function.Function):
 
 
 def _as_tuple(x):
-    Tensor = _function._TensorT or _function._tensor_type()   # (a function-level import costs ~1 us a call)
+    Tensor = _TENSOR[0] if _TENSOR else _tensor_type()   # (a function-level import costs ~1 us a call)
     if x is None:
         return None
     if isinstance(x, Tensor):
@@ -32,7 +33,7 @@ def _as_tuple(x):
 
 
 def _seeds(outputs, grad_outputs, create_graph):
-    Tensor = _function._TensorT or _function._tensor_type()
+    Tensor = _TENSOR[0] if _TENSOR else _tensor_type()
 
     seeds = []
     for i, out in enumerate(outputs):

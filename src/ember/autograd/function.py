@@ -10,20 +10,10 @@ from __future__ import annotations
 import weakref
 
 from ..backend import xp
-from .graph import AccumulateGrad, Node, SavedTensor
+from .graph import _TENSOR, AccumulateGrad, Node, SavedTensor, _tensor_type
 from .grad_mode import STATE
 
 _ND = xp.ndarray
-
-
-_TensorT = None  # ember.Tensor, imported on first use (the Tensor module imports autograd)
-
-
-def _tensor_type():
-    global _TensorT
-    from .._tensor import Tensor
-    _TensorT = Tensor
-    return Tensor
 
 
 def _arr(o):
@@ -91,7 +81,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        Tensor = _TensorT or _tensor_type()  # a function-level import costs ~2 us per op
+        Tensor = _TENSOR[0] if _TENSOR else _tensor_type()  # a function-level import costs ~2 us per op
 
         record = False
         if STATE.enabled:
@@ -176,7 +166,7 @@ def _refresh_view(view):
 
 def _pack(to_save, args, fwd_args, results, raw):
     """Turn what forward saved (arrays, by identity) into SavedTensors of inputs or outputs."""
-    Tensor = _TensorT or _tensor_type()
+    Tensor = _TENSOR[0] if _TENSOR else _tensor_type()
 
     saved = []
     for s in to_save:

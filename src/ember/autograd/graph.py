@@ -17,7 +17,7 @@ _QUALIFIED = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices
 # types of ctx values that _release keeps without asking (none has __array__ or _data; a hasattr miss on a
 # float costs ~0.15 us, once per stashed value and backward node)
 _PLAIN = frozenset((int, float, bool, str, tuple, type(None)))
-_TENSOR = []    # ember.Tensor, imported on first use (the Tensor module imports autograd)
+_TENSOR = []    # ember.Tensor, imported on first use (the Tensor module imports autograd); for the whole package
 
 
 def _tensor_type():
